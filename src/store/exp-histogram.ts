@@ -1,0 +1,76 @@
+import type { ExpBuckets, ExpHistogramPoint } from './types.js';
+
+/**
+ * Pure helpers for OTLP exponential histograms: merging (delta → cumulative) needs both points
+ * at a common scale, which is the smaller of the two (a bucket at scale s is exactly two buckets
+ * at scale s+1, so downscaling loses nothing but resolution).
+ */
+
+/** Re-index buckets from `fromScale` to the coarser `toScale` (toScale <= fromScale). */
+export function downscaleBuckets(b: ExpBuckets, fromScale: number, toScale: number): ExpBuckets {
+  const shift = fromScale - toScale;
+  if (shift === 0 || b.counts.length === 0) return { offset: b.offset, counts: b.counts.slice() };
+  const first = b.offset >> shift;
+  const last = (b.offset + b.counts.length - 1) >> shift;
+  const counts = new Array<number>(last - first + 1).fill(0);
+  for (let i = 0; i < b.counts.length; i++) {
+    const idx = ((b.offset + i) >> shift) - first;
+    counts[idx]! += b.counts[i]!;
+  }
+  return { offset: first, counts };
+}
+
+/** Add bucket sets at the same scale. */
+export function addBuckets(a: ExpBuckets, b: ExpBuckets): ExpBuckets {
+  if (a.counts.length === 0) return { offset: b.offset, counts: b.counts.slice() };
+  if (b.counts.length === 0) return { offset: a.offset, counts: a.counts.slice() };
+  const lo = Math.min(a.offset, b.offset);
+  const hi = Math.max(a.offset + a.counts.length, b.offset + b.counts.length);
+  const counts = new Array<number>(hi - lo).fill(0);
+  for (let i = 0; i < a.counts.length; i++) counts[a.offset - lo + i]! += a.counts[i]!;
+  for (let i = 0; i < b.counts.length; i++) counts[b.offset - lo + i]! += b.counts[i]!;
+  return { offset: lo, counts };
+}
+
+/** Merge `delta` into `acc` (both valid points); returns a new point. */
+export function mergeExpHistograms(acc: ExpHistogramPoint, delta: ExpHistogramPoint): ExpHistogramPoint {
+  const scale = Math.min(acc.scale, delta.scale);
+  const pos = addBuckets(
+    downscaleBuckets(acc.positive, acc.scale, scale),
+    downscaleBuckets(delta.positive, delta.scale, scale),
+  );
+  const neg = addBuckets(
+    downscaleBuckets(acc.negative, acc.scale, scale),
+    downscaleBuckets(delta.negative, delta.scale, scale),
+  );
+  return {
+    startMs: acc.startMs,
+    timeMs: delta.timeMs,
+    count: acc.count + delta.count,
+    sum: acc.sum + delta.sum,
+    min: minDefined(acc.min, delta.min),
+    max: maxDefined(acc.max, delta.max),
+    scale,
+    zeroCount: acc.zeroCount + delta.zeroCount,
+    zeroThreshold: Math.max(acc.zeroThreshold, delta.zeroThreshold),
+    positive: pos,
+    negative: neg,
+  };
+}
+
+/** Lower bound of bucket `index` at `scale`: base^index with base = 2^(2^-scale). */
+export function expBucketLowerBound(index: number, scale: number): number {
+  return Math.pow(2, index * Math.pow(2, -scale));
+}
+
+export function minDefined(a: number, b: number): number {
+  if (Number.isNaN(a)) return b;
+  if (Number.isNaN(b)) return a;
+  return Math.min(a, b);
+}
+
+export function maxDefined(a: number, b: number): number {
+  if (Number.isNaN(a)) return b;
+  if (Number.isNaN(b)) return a;
+  return Math.max(a, b);
+}

@@ -1,0 +1,214 @@
+import { canonicalAttrs, Series } from './series.js';
+import { ResourceEntry, resourceIdentity } from './resource.js';
+import type { FlatAttrs, MetricDescriptor, RejectReason, ScopeInfo } from './types.js';
+
+export interface StoreLimits {
+  /** Series across all metrics (SPEC `limits.max_series`). */
+  maxSeries: number;
+  /** Series per metric name, across sources (SPEC `limits.max_series_per_metric`). */
+  maxSeriesPerMetric: number;
+  /** A series not updated for this long is removed by `sweep` (SPEC `limits.series_ttl`). */
+  seriesTtlMs: number;
+}
+
+/** The Prometheus-level type of a family: streams of one family must agree on it. */
+export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
+
+/**
+ * How streams are grouped into exposition families. Injected (main.ts wires the Prometheus
+ * naming rules) so the store does not depend on any exporter.
+ */
+export type FamilyNamer = (desc: MetricDescriptor) => { name: string; type: FamilyType };
+
+/** All streams that share one exposition name (SPEC §7: one family per name). */
+export class Family {
+  readonly streams = new Set<MetricStream>();
+  constructor(
+    readonly name: string,
+    readonly type: FamilyType,
+    /** Help and unit of the first stream, as Prometheus keeps one per family. */
+    readonly help: string,
+  ) {}
+}
+
+/** One (resource, scope, metric) stream and its series. */
+export class MetricStream {
+  readonly series = new Map<string, Series>();
+  /**
+   * Decoder-specific raw keys (e.g. the attribute bytes of an OTLP point) → series, so the hot
+   * path finds a known series without decoding or sorting its attributes.
+   */
+  readonly aliases = new Map<string, Series>();
+  /** Serialiser cache: the label prefix shared by every series of this stream. */
+  labelPrefix: string | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly resource: ResourceEntry,
+    readonly scope: ScopeInfo,
+    readonly desc: MetricDescriptor,
+    readonly family: Family,
+  ) {}
+
+  /** Fast path: a known raw key. */
+  lookup(rawKey: string): Series | undefined {
+    return this.aliases.get(rawKey);
+  }
+}
+
+export interface StoreOptions {
+  limits: StoreLimits;
+  clock: () => number;
+  familyOf: FamilyNamer;
+}
+
+/**
+ * The series store: sources (resources) → streams → series, grouped into exposition families.
+ * It owns identity, limits and expiry; point arithmetic lives with the ingest paths' callers
+ * (`ingest/apply-point.ts`).
+ */
+export class Store {
+  readonly resources = new Map<string, ResourceEntry>();
+  readonly streams = new Map<string, MetricStream>();
+  readonly families = new Map<string, Family>();
+  private readonly perMetric = new Map<string, number>();
+  private seriesCount = 0;
+  private limits: StoreLimits;
+  private readonly clock: () => number;
+  private readonly familyOf: FamilyNamer;
+
+  constructor(opts: StoreOptions) {
+    this.limits = opts.limits;
+    this.clock = opts.clock;
+    this.familyOf = opts.familyOf;
+  }
+
+  get size(): number {
+    return this.seriesCount;
+  }
+
+  setLimits(limits: StoreLimits): void {
+    this.limits = limits;
+  }
+
+  /** The entry for a resource's identity, created on first sight; attributes refreshed. */
+  resource(attrs: FlatAttrs): ResourceEntry {
+    const sorted = canonicalAttrs(attrs).sorted;
+    const key = resourceIdentity(sorted).key;
+    const now = this.clock();
+    let entry = this.resources.get(key);
+    if (entry === undefined) {
+      entry = new ResourceEntry(sorted, now);
+      this.resources.set(key, entry);
+    } else {
+      entry.attrs = sorted;
+      entry.updatedMs = now;
+    }
+    return entry;
+  }
+
+  /** The stream for (resource, scope, metric), or why its points cannot be stored. */
+  stream(resource: ResourceEntry, scope: ScopeInfo, desc: MetricDescriptor): MetricStream | RejectReason {
+    const id = `${resource.key}\u0003${scope.name}\u0003${scope.version}\u0003${desc.name}\u0003${desc.kind}`;
+    let s = this.streams.get(id);
+    if (s !== undefined) {
+      // A stream whose temporality or unit changes keeps its identity; the latest shape wins.
+      if (s.desc.temporality !== desc.temporality || s.desc.monotonic !== desc.monotonic) {
+        const fam = this.familyOf(desc);
+        if (fam.name !== s.family.name || fam.type !== s.family.type) return 'type_conflict';
+        (s as { desc: MetricDescriptor }).desc = desc;
+      }
+      return s;
+    }
+    if (desc.name === '') return 'invalid_name';
+    const { name, type } = this.familyOf(desc);
+    let family = this.families.get(name);
+    if (family === undefined) {
+      family = new Family(name, type, desc.description);
+      this.families.set(name, family);
+    } else if (family.type !== type) {
+      return 'type_conflict';
+    }
+    s = new MetricStream(id, resource, scope, desc, family);
+    this.streams.set(id, s);
+    family.streams.add(s);
+    resource.streamCount++;
+    return s;
+  }
+
+  /**
+   * Slow path: find or create the series for `attrs`, under the limits. `rawKey` (when the caller
+   * has one) becomes an alias for later fast lookups.
+   */
+  series(stream: MetricStream, rawKey: string | null, attrs: FlatAttrs): Series | RejectReason {
+    const { key, sorted } = canonicalAttrs(attrs);
+    let s = stream.series.get(key);
+    if (s === undefined) {
+      const metric = stream.desc.name;
+      const perMetric = this.perMetric.get(metric) ?? 0;
+      if (this.seriesCount >= this.limits.maxSeries) return 'series_limit';
+      if (perMetric >= this.limits.maxSeriesPerMetric) return 'series_per_metric_limit';
+      s = new Series(key, sorted, this.clock());
+      stream.series.set(key, s);
+      this.perMetric.set(metric, perMetric + 1);
+      this.seriesCount++;
+    }
+    if (rawKey !== null && rawKey !== key) {
+      // Bound the alias map: a client that reorders attributes on every push must not grow it
+      // without limit. Clearing only costs a slow-path lookup per series.
+      if (stream.aliases.size >= 2 * stream.series.size + 16) stream.aliases.clear();
+      stream.aliases.set(rawKey, s);
+    }
+    return s;
+  }
+
+  /** Remove series not updated within the TTL, then streams, families and resources left empty. */
+  sweep(): number {
+    const cutoff = this.clock() - this.limits.seriesTtlMs;
+    let removed = 0;
+    for (const stream of this.streams.values()) {
+      let streamRemoved = 0;
+      for (const [key, s] of stream.series) {
+        if (s.updatedMs < cutoff) {
+          stream.series.delete(key);
+          streamRemoved++;
+        }
+      }
+      if (streamRemoved > 0) {
+        for (const [raw, s] of stream.aliases) if (s.updatedMs < cutoff) stream.aliases.delete(raw);
+        const m = stream.desc.name;
+        const left = (this.perMetric.get(m) ?? 0) - streamRemoved;
+        if (left > 0) this.perMetric.set(m, left);
+        else this.perMetric.delete(m);
+        this.seriesCount -= streamRemoved;
+        removed += streamRemoved;
+      }
+      if (stream.series.size === 0) this.dropStream(stream);
+    }
+    return removed;
+  }
+
+  private dropStream(stream: MetricStream): void {
+    this.streams.delete(stream.id);
+    stream.family.streams.delete(stream);
+    if (stream.family.streams.size === 0) this.families.delete(stream.family.name);
+    const r = stream.resource;
+    r.streamCount--;
+    if (r.streamCount <= 0) this.resources.delete(r.key);
+  }
+}
+
+/** The Prometheus type a stream's points take: what decides whether streams can share a family. */
+export function familyType(desc: MetricDescriptor): FamilyType {
+  switch (desc.kind) {
+    case 'sum':
+      return desc.monotonic ? 'counter' : 'gauge';
+    case 'gauge':
+      return 'gauge';
+    case 'histogram':
+    case 'exponential_histogram':
+      return 'histogram';
+    case 'summary':
+      return 'summary';
+  }
+}
