@@ -138,16 +138,19 @@ export class Store {
 
   /**
    * Slow path: find or create the series for `attrs`, under the limits. `rawKey` (when the caller
-   * has one) becomes an alias for later fast lookups.
+   * has one) becomes an alias for later fast lookups. `exempt` series (vigil's own telemetry)
+   * count towards the totals but are never refused: the sidecar must always report on itself.
    */
-  series(stream: MetricStream, rawKey: string | null, attrs: FlatAttrs): Series | RejectReason {
+  series(stream: MetricStream, rawKey: string | null, attrs: FlatAttrs, exempt = false): Series | RejectReason {
     const { key, sorted } = canonicalAttrs(attrs);
     let s = stream.series.get(key);
     if (s === undefined) {
       const metric = stream.desc.name;
       const perMetric = this.perMetric.get(metric) ?? 0;
-      if (this.seriesCount >= this.limits.maxSeries) return 'series_limit';
-      if (perMetric >= this.limits.maxSeriesPerMetric) return 'series_per_metric_limit';
+      if (!exempt) {
+        if (this.seriesCount >= this.limits.maxSeries) return 'series_limit';
+        if (perMetric >= this.limits.maxSeriesPerMetric) return 'series_per_metric_limit';
+      }
       s = new Series(key, sorted, this.clock());
       stream.series.set(key, s);
       this.perMetric.set(metric, perMetric + 1);
@@ -160,6 +163,11 @@ export class Store {
       stream.aliases.set(rawKey, s);
     }
     return s;
+  }
+
+  /** The series for `attrs` if the store holds it; never creates one. */
+  findSeries(stream: MetricStream, attrs: FlatAttrs): Series | undefined {
+    return stream.series.get(canonicalAttrs(attrs).key);
   }
 
   /** Remove series not updated within the TTL, then streams, families and resources left empty. */

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from './config/load.js';
+import { createLogger } from './log.js';
+import { startVigil, VERSION } from './main.js';
+
+/** `vigil [serve] | check-config` — SPEC §1. */
+
+const USAGE = `vigil ${VERSION} — OpenTelemetry-native reliability sidecar
+
+Usage:
+  vigil [serve] [--config FILE]     run the sidecar (default config ./config.yaml, env VIGIL_CONFIG)
+  vigil check-config [--config FILE]  validate the config; problems as file:line:col path: message
+  vigil --version | --help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = positionals.join(' ') || 'serve';
+  const configPath = values.config ?? process.env['VIGIL_CONFIG'] ?? './config.yaml';
+
+  if (command === 'check-config') {
+    const loaded = loadConfigFile(configPath);
+    if (!loaded.ok) {
+      for (const e of loaded.errors) process.stderr.write(`${e}\n`);
+      return 1;
+    }
+    process.stdout.write(`${configPath}: valid\n`);
+    return 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+
+  const loaded = loadConfigFile(configPath);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) process.stderr.write(`${e}\n`);
+    process.stderr.write('vigil: refusing to start on an invalid config\n');
+    return 1;
+  }
+  const log = createLogger(loaded.config.log.level);
+  const vigil = await startVigil(loaded.config, log);
+  const timeoutMs = loaded.config.shutdown_timeout;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      // A stuck flush must not keep the pod terminating forever: exit at the deadline anyway.
+      setTimeout(() => {
+        log.error({ timeoutMs }, 'shutdown timed out');
+        process.exit(1);
+      }, timeoutMs).unref();
+      void vigil.shutdown(signal).then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`vigil: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,148 @@
+import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { SdkCollector } from '../ingest/sdk-collect.js';
+import type { IngestTally } from '../ingest/types.js';
+import type { Store } from '../store/store.js';
+
+class OnDemandReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+export type Transport = 'otlp_proto' | 'otlp_json' | 'json_push' | 'prometheus_push';
+
+export interface SelfTelemetryOptions {
+  store: Store;
+  clock: () => number;
+  version: string;
+  /** service.instance.id of vigil itself (pod name or host name). */
+  instanceId: string;
+}
+
+/**
+ * vigil's own telemetry (SPEC §7), modelled on the collector's `otelcol_*`: real OpenTelemetry
+ * SDK instruments on vigil's own MeterProvider, collected into the same store as everything
+ * else so one family per name holds whatever shares it.
+ */
+export class SelfTelemetry {
+  readonly provider: MeterProvider;
+  private readonly reader = new OnDemandReader();
+  private readonly collector: SdkCollector;
+  private readonly accepted: Counter;
+  private readonly rejected: Counter;
+  private readonly requests: Counter;
+  private readonly scrapeDuration: Histogram;
+  private readonly loopDelay: IntervalHistogram;
+  private reloadOk = 1;
+  private reloadAtMs: number;
+
+  constructor(private readonly opts: SelfTelemetryOptions) {
+    this.provider = new MeterProvider({
+      resource: resourceFromAttributes({
+        'service.name': 'vigil',
+        'service.version': opts.version,
+        'service.instance.id': opts.instanceId,
+      }),
+      readers: [this.reader],
+    });
+    this.collector = new SdkCollector(opts.store);
+    this.reloadAtMs = opts.clock();
+    const meter = this.provider.getMeter('vigil', opts.version);
+    this.accepted = meter.createCounter('vigil.receiver.accepted_points', {
+      unit: '{point}',
+      description: 'Points stored, by transport.',
+    });
+    this.rejected = meter.createCounter('vigil.receiver.rejected_points', {
+      unit: '{point}',
+      description: 'Points dropped and reported back to the sender (partialSuccess / push errors), by transport and reason.',
+    });
+    this.requests = meter.createCounter('vigil.receiver.requests', {
+      unit: '{request}',
+      description: 'Ingest requests answered, by transport and HTTP status code.',
+    });
+    this.scrapeDuration = meter.createHistogram('vigil.exporter.prometheus.scrape.duration', {
+      unit: 's',
+      description: 'Time to serve GET /metrics.',
+      advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
+    });
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+
+    meter
+      .createObservableGauge('vigil.store.series', { unit: '{series}', description: 'Series held in the store.' })
+      .addCallback((r) => r.observe(opts.store.size));
+    meter
+      .createObservableGauge('vigil.store.resources', { unit: '{resource}', description: 'Sources (resources) held.' })
+      .addCallback((r) => r.observe(opts.store.resources.size));
+    meter
+      .createObservableGauge('vigil.process.event_loop.delay', {
+        unit: 's',
+        description: 'Event-loop delay since the previous collection, by statistic (p50, p99, max).',
+      })
+      .addCallback((r) => {
+        const h = this.loopDelay;
+        if (h.count > 0) {
+          r.observe(h.percentile(50) / 1e9, { stat: 'p50' });
+          r.observe(h.percentile(99) / 1e9, { stat: 'p99' });
+          r.observe(h.max / 1e9, { stat: 'max' });
+        }
+        h.reset();
+      });
+    meter
+      .createObservableGauge('vigil.process.memory.usage', { unit: 'By', description: 'Process memory by kind.' })
+      .addCallback((r) => {
+        const m = process.memoryUsage();
+        r.observe(m.rss, { kind: 'rss' });
+        r.observe(m.heapUsed, { kind: 'heap_used' });
+        r.observe(m.heapTotal, { kind: 'heap_total' });
+        r.observe(m.external, { kind: 'external' });
+      });
+    meter
+      .createObservableGauge('vigil.config.last_reload_successful', {
+        description: 'Whether the last configuration reload succeeded (1) or failed (0).',
+      })
+      .addCallback((r) => r.observe(this.reloadOk));
+    meter
+      .createObservableGauge('vigil.config.last_reload_success_timestamp', {
+        unit: 's',
+        description: 'When the configuration was last loaded successfully, in seconds since the epoch.',
+      })
+      .addCallback((r) => r.observe(this.reloadAtMs / 1000));
+  }
+
+  /** Count one answered ingest request and what became of its points. */
+  recordRequest(transport: Transport, status: number, tally: IngestTally | undefined): void {
+    this.requests.add(1, { transport, code: String(status) });
+    if (tally === undefined) return;
+    if (tally.accepted > 0) this.accepted.add(tally.accepted, { transport });
+    for (const [reason, n] of tally.reasons) this.rejected.add(n, { transport, reason } as Attributes);
+  }
+
+  recordScrape(seconds: number): void {
+    this.scrapeDuration.record(seconds);
+  }
+
+  setReloadResult(ok: boolean): void {
+    this.reloadOk = ok ? 1 : 0;
+    if (ok) this.reloadAtMs = this.opts.clock();
+  }
+
+  /** Collect vigil's instruments into the store (never refused by the limits). */
+  async collect(): Promise<void> {
+    const { resourceMetrics } = await this.reader.collect();
+    const flat: string[] = [];
+    for (const [k, v] of Object.entries(resourceMetrics.resource.attributes)) flat.push(k, String(v));
+    const entry = this.opts.store.resource(flat);
+    this.collector.apply(resourceMetrics, entry, this.opts.clock(), { exempt: true });
+  }
+
+  async shutdown(): Promise<void> {
+    this.loopDelay.disable();
+    await this.provider.shutdown();
+  }
+}

@@ -1,0 +1,39 @@
+import type { FlatLabels } from './types.js';
+
+/**
+ * Canonical label identity. Keys and values are joined with control characters (as the store's
+ * series keys are) so `{a="b,c"}` and `{a="b", c=""}` can never collide.
+ */
+
+const EMPTY: FlatLabels = Object.freeze([]) as FlatLabels;
+
+/** Sort a flat label list by key (last value wins for a repeated key) and return it with its key. */
+export function canonicalLabels(labels: FlatLabels): { key: string; labels: FlatLabels } {
+  const n = labels.length >> 1;
+  if (n === 0) return { key: '', labels: EMPTY };
+  if (n === 1)
+    return { key: labels[0]! + '\u0001' + labels[1]! + '\u0002', labels: [labels[0]!, labels[1]!] };
+  const pairs: Array<[string, string, number]> = [];
+  for (let i = 0; i < n; i++) pairs.push([labels[2 * i]!, labels[2 * i + 1]!, i]);
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
+  const sorted: string[] = [];
+  for (const [k, v] of pairs) {
+    if (sorted.length > 0 && sorted[sorted.length - 2] === k) sorted[sorted.length - 1] = v;
+    else sorted.push(k, v);
+  }
+  return { key: labelsKey(sorted), labels: sorted };
+}
+
+/** Key of an already sorted label list (`''` for an ungrouped sample). */
+export function labelsKey(sorted: FlatLabels): string {
+  let key = '';
+  for (let i = 0; i + 1 < sorted.length; i += 2) key += sorted[i]! + '\u0001' + sorted[i + 1]! + '\u0002';
+  return key;
+}
+
+/** Flat labels as an object, for JSON output (`Object.create(null)` so `__proto__` is plain data). */
+export function labelsObject(labels: FlatLabels): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i + 1 < labels.length; i += 2) out[labels[i]!] = labels[i + 1]!;
+  return out;
+}

@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { applyExpHistogram, applyHistogram, applyNumber } from '../../src/store/apply.js';
+import { mergeExpHistograms } from '../../src/store/exp-histogram.js';
+import { canonicalAttrs } from '../../src/store/series.js';
+import { familyType, Store, type MetricStream } from '../../src/store/store.js';
+import type { ExpHistogramPoint, MetricDescriptor } from '../../src/store/types.js';
+
+function makeStore(limits: Partial<{ maxSeries: number; maxSeriesPerMetric: number; seriesTtlMs: number }> = {}) {
+  let now = 1_000_000;
+  const store = new Store({
+    limits: { maxSeries: 100, maxSeriesPerMetric: 100, seriesTtlMs: 60_000, ...limits },
+    clock: () => now,
+    familyOf: (d) => ({ name: d.name, type: familyType(d) }),
+  });
+  return { store, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+const counter = (name: string, temporality: 'delta' | 'cumulative' = 'cumulative'): MetricDescriptor => ({
+  name,
+  unit: '',
+  description: '',
+  kind: 'sum',
+  monotonic: true,
+  temporality,
+});
+
+function stream(store: Store, desc: MetricDescriptor, service = 'svc'): MetricStream {
+  const s = store.stream(store.resource(['service.name', service]), { name: 'scope', version: '' }, desc);
+  if (typeof s === 'string') throw new Error(s);
+  return s;
+}
+
+describe('Store identity', () => {
+  it('keeps two sources with the same metric name apart, in one family', () => {
+    const { store } = makeStore();
+    const a = stream(store, counter('jobs'), 'a');
+    const b = stream(store, counter('jobs'), 'b');
+    expect(a).not.toBe(b);
+    expect(store.families.get('jobs')?.streams.size).toBe(2);
+  });
+
+  it('maps reordered attributes to one series and keeps __proto__ as data', () => {
+    const { store } = makeStore();
+    const st = stream(store, counter('c'));
+    const x = store.series(st, null, ['b', '2', '__proto__', 'p', 'a', '1']);
+    const y = store.series(st, 'raw', ['a', '1', 'b', '2', '__proto__', 'p']);
+    expect(x).toBe(y);
+    expect(typeof x !== 'string' && x.attrs).toEqual(['__proto__', 'p', 'a', '1', 'b', '2']);
+    expect(st.lookup('raw')).toBe(x);
+    expect(({} as Record<string, unknown>)['p']).toBeUndefined();
+  });
+
+  it('lets a later duplicate attribute key win', () => {
+    expect(canonicalAttrs(['k', 'first', 'k', 'second']).sorted).toEqual(['k', 'second']);
+  });
+
+  it('refuses a family type conflict', () => {
+    const { store } = makeStore();
+    stream(store, counter('x'));
+    const res = store.resource(['service.name', 'other']);
+    const g = store.stream(res, { name: 's', version: '' }, { ...counter('x'), kind: 'gauge', monotonic: false });
+    expect(g).toBe('type_conflict');
+  });
+});
+
+describe('Store limits and expiry', () => {
+  it('refuses new series past max_series_per_metric and max_series, never merging', () => {
+    const { store } = makeStore({ maxSeries: 3, maxSeriesPerMetric: 2 });
+    const st = stream(store, counter('m'));
+    expect(typeof store.series(st, null, ['k', '1'])).not.toBe('string');
+    expect(typeof store.series(st, null, ['k', '2'])).not.toBe('string');
+    expect(store.series(st, null, ['k', '3'])).toBe('series_per_metric_limit');
+    // Known series still accepted at the limit.
+    expect(typeof store.series(st, null, ['k', '1'])).not.toBe('string');
+    const other = stream(store, counter('n'));
+    expect(typeof store.series(other, null, [])).not.toBe('string');
+    expect(store.series(other, null, ['k', 'x'])).toBe('series_limit');
+    // Exempt series (vigil's own) are never refused.
+    expect(typeof store.series(other, null, ['k', 'y'], true)).not.toBe('string');
+  });
+
+  it('expires series on the TTL and frees their limit', () => {
+    const { store, advance, now } = makeStore({ maxSeriesPerMetric: 1, seriesTtlMs: 1000 });
+    const st = stream(store, counter('m'));
+    const s = store.series(st, 'raw', ['k', '1']);
+    if (typeof s === 'string') throw new Error(s);
+    advance(500);
+    applyNumber(st, s, 0, now(), 1, now());
+    advance(999);
+    expect(store.sweep()).toBe(0);
+    advance(2);
+    expect(store.sweep()).toBe(1);
+    expect(store.size).toBe(0);
+    expect(store.streams.size).toBe(0);
+    expect(store.families.size).toBe(0);
+    expect(store.resources.size).toBe(0);
+    expect(st.lookup('raw')).toBeUndefined();
+    const st2 = stream(store, counter('m'));
+    expect(typeof store.series(st2, null, ['k', '2'])).not.toBe('string');
+  });
+});
+
+describe('point application', () => {
+  it('accumulates delta sums and replaces cumulative ones', () => {
+    const { store } = makeStore();
+    const d = stream(store, counter('d', 'delta'));
+    const c = stream(store, counter('c'));
+    const sd = store.series(d, null, []);
+    const sc = store.series(c, null, []);
+    if (typeof sd === 'string' || typeof sc === 'string') throw new Error();
+    applyNumber(d, sd, 1, 2, 3, 10);
+    applyNumber(d, sd, 2, 3, 4, 11);
+    expect(sd.value).toBe(7);
+    expect(sd.startMs).toBe(1);
+    applyNumber(c, sc, 1, 2, 3, 10);
+    applyNumber(c, sc, 1, 3, 4, 11);
+    applyNumber(c, sc, 1, 1, 100, 12); // older than what we hold: ignored
+    expect(sc.value).toBe(4);
+  });
+
+  it('rejects non-finite values and negative counter values', () => {
+    const { store } = makeStore();
+    const c = stream(store, counter('c'));
+    const s = store.series(c, null, []);
+    if (typeof s === 'string') throw new Error();
+    expect(applyNumber(c, s, 0, 1, NaN, 1)?.reason).toBe('invalid_value');
+    expect(applyNumber(c, s, 0, 1, Infinity, 1)?.reason).toBe('invalid_value');
+    expect(applyNumber(c, s, 0, 1, -1, 1)?.reason).toBe('invalid_value');
+  });
+
+  it('adds delta histograms bucket-wise and validates bucket/bound counts', () => {
+    const { store } = makeStore();
+    const h = stream(store, { ...counter('h', 'delta'), kind: 'histogram', monotonic: false });
+    const s = store.series(h, null, []);
+    if (typeof s === 'string') throw new Error();
+    const p = (counts: number[]) => ({
+      startMs: 0,
+      timeMs: 1,
+      count: counts.reduce((a, b) => a + b, 0),
+      sum: 1,
+      min: NaN,
+      max: NaN,
+      bounds: [1, 2],
+      bucketCounts: counts,
+    });
+    expect(applyHistogram(h, s, p([1, 0, 1]), 1)).toBeNull();
+    expect(applyHistogram(h, s, p([0, 2, 0]), 2)).toBeNull();
+    expect(s.point).toMatchObject({ count: 4, sum: 2, bucketCounts: [1, 2, 1] });
+    expect(applyHistogram(h, s, { ...p([1, 1]), count: 2 }, 3)?.reason).toBe('invalid_histogram');
+    expect(applyHistogram(h, s, { ...p([1, 1, 1]), count: 5 }, 3)?.reason).toBe('invalid_histogram');
+  });
+});
+
+describe('exponential histogram merge', () => {
+  const point = (scale: number, offset: number, counts: number[]): ExpHistogramPoint => ({
+    startMs: 0,
+    timeMs: 1,
+    count: counts.reduce((a, b) => a + b, 0),
+    sum: 0,
+    min: NaN,
+    max: NaN,
+    scale,
+    zeroCount: 0,
+    zeroThreshold: 0,
+    positive: { offset, counts },
+    negative: { offset: 0, counts: [] },
+  });
+
+  it('downscales the finer point to the common scale before adding', () => {
+    // scale 1 buckets 4,5 (values in (2^2, 2^2.5], (2^2.5, 2^3]) are scale-0 bucket 2.
+    const merged = mergeExpHistograms(point(0, 2, [1]), point(1, 4, [2, 3]));
+    expect(merged.scale).toBe(0);
+    expect(merged.positive).toEqual({ offset: 2, counts: [6] });
+    expect(merged.count).toBe(6);
+  });
+
+  it('accumulates delta exponential histograms in the store', () => {
+    const { store } = makeStore();
+    const h = stream(store, { ...counter('e', 'delta'), kind: 'exponential_histogram', monotonic: false });
+    const s = store.series(h, null, []);
+    if (typeof s === 'string') throw new Error();
+    expect(applyExpHistogram(h, s, point(2, -1, [1, 1]), 1)).toBeNull();
+    expect(applyExpHistogram(h, s, point(2, 0, [5]), 2)).toBeNull();
+    expect((s.point as ExpHistogramPoint).positive).toEqual({ offset: -1, counts: [1, 6] });
+    expect(applyExpHistogram(h, s, { ...point(2, 0, [1]), count: 7 }, 3)?.reason).toBe('invalid_histogram');
+  });
+});
