@@ -27,7 +27,11 @@ export interface Vigil {
   shutdown(reason: string): Promise<void>;
 }
 
-export async function startVigil(config: ParsedConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Vigil> {
+export async function startVigil(
+  config: ParsedConfig,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Vigil> {
   const clock = (): number => Date.now();
   const startedMs = clock();
   const limits = {
@@ -71,7 +75,8 @@ export async function startVigil(config: ParsedConfig, log: Logger, env: NodeJS.
   /** SDK-held data into the store: before a scrape, and on every evaluation tick. */
   const refresh = async (): Promise<void> => {
     const tally = await meters.collect();
-    if (tally.rejected > 0) log.warn({ rejected: tally.rejected, reasons: tally.messages }, 'push collection rejected points');
+    if (tally.rejected > 0)
+      log.warn({ rejected: tally.rejected, reasons: tally.messages }, 'push collection rejected points');
     await telemetry.collect();
   };
 

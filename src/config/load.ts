@@ -30,7 +30,11 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   return parseConfigText(text, file, env);
 }
 
-export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+export function parseConfigText(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined): string => {
@@ -38,11 +42,15 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     return `${file}:${p.line}:${p.col}`;
   };
   if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => `${at(e.pos[0])} (yaml): ${e.message.split('\n')[0]}`) };
+    return {
+      ok: false,
+      errors: doc.errors.map((e) => `${at(e.pos[0])} (yaml): ${e.message.split('\n')[0]}`),
+    };
   }
   visit(doc, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && node.value.includes('${')) node.value = substituteEnv(node.value, env);
+      if (typeof node.value === 'string' && node.value.includes('${'))
+        node.value = substituteEnv(node.value, env);
     },
   });
   const raw: unknown = doc.toJS() ?? {};
@@ -51,7 +59,11 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   return { ok: false, errors: parsed.error.issues.map((issue) => formatIssue(issue, doc, at)) };
 }
 
-function formatIssue(issue: z.core.$ZodIssue, doc: Document, at: (offset: number | undefined) => string): string {
+function formatIssue(
+  issue: z.core.$ZodIssue,
+  doc: Document,
+  at: (offset: number | undefined) => string,
+): string {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
@@ -73,7 +85,10 @@ function nodeAt(doc: Document, path: ReadonlyArray<string | number>): Node | und
 }
 
 /** The node at `path`, or its closest existing ancestor (a missing key is reported at its parent). */
-function deepestNode(doc: Document, path: ReadonlyArray<string | number>): { node: Node | undefined; depth: number } {
+function deepestNode(
+  doc: Document,
+  path: ReadonlyArray<string | number>,
+): { node: Node | undefined; depth: number } {
   for (let d = path.length; d >= 0; d--) {
     const n = nodeAt(doc, path.slice(0, d));
     if (n !== undefined && (isScalar(n) || isMap(n) || isSeq(n))) return { node: n, depth: d };

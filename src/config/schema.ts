@@ -11,7 +11,10 @@ const duration = (what = 'duration') =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDurationMs(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `invalid ${what} ${JSON.stringify(v)} (use e.g. 500ms, 15s, 5m, 1h)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid ${what} ${JSON.stringify(v)} (use e.g. 500ms, 15s, 5m, 1h)`,
+      });
       return z.NEVER;
     }
     return ms;
@@ -20,7 +23,10 @@ const duration = (what = 'duration') =>
 const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = parseBytes(v);
   if (n === undefined) {
-    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)} (use e.g. 8MiB, 512KiB, 1000000)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid size ${JSON.stringify(v)} (use e.g. 8MiB, 512KiB, 1000000)`,
+    });
     return z.NEVER;
   }
   return n;
@@ -50,12 +56,20 @@ const viewSchema = z
     if (v.boundaries !== undefined) {
       for (let i = 1; i < v.boundaries.length; i++) {
         if (!(v.boundaries[i]! > v.boundaries[i - 1]!)) {
-          ctx.addIssue({ code: 'custom', path: ['boundaries'], message: 'boundaries must be strictly increasing' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['boundaries'],
+            message: 'boundaries must be strictly increasing',
+          });
           break;
         }
       }
       if (v.aggregation !== 'explicit_bucket_histogram')
-        ctx.addIssue({ code: 'custom', path: ['boundaries'], message: 'boundaries only apply to explicit_bucket_histogram' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['boundaries'],
+          message: 'boundaries only apply to explicit_bucket_histogram',
+        });
     }
   });
 
@@ -72,7 +86,9 @@ export const configSchema = z
       .strict()
       .prefault({}),
     log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
       .strict()
       .prefault({}),
     limits: z

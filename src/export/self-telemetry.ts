@@ -59,7 +59,8 @@ export class SelfTelemetry {
     });
     this.rejected = meter.createCounter('vigil.receiver.rejected_points', {
       unit: '{point}',
-      description: 'Points dropped and reported back to the sender (partialSuccess / push errors), by transport and reason.',
+      description:
+        'Points dropped and reported back to the sender (partialSuccess / push errors), by transport and reason.',
     });
     this.requests = meter.createCounter('vigil.receiver.requests', {
       unit: '{request}',
@@ -74,10 +75,16 @@ export class SelfTelemetry {
     this.loopDelay.enable();
 
     meter
-      .createObservableGauge('vigil.store.series', { unit: '{series}', description: 'Series held in the store.' })
+      .createObservableGauge('vigil.store.series', {
+        unit: '{series}',
+        description: 'Series held in the store.',
+      })
       .addCallback((r) => r.observe(opts.store.size));
     meter
-      .createObservableGauge('vigil.store.resources', { unit: '{resource}', description: 'Sources (resources) held.' })
+      .createObservableGauge('vigil.store.resources', {
+        unit: '{resource}',
+        description: 'Sources (resources) held.',
+      })
       .addCallback((r) => r.observe(opts.store.resources.size));
     meter
       .createObservableGauge('vigil.process.event_loop.delay', {
@@ -94,7 +101,10 @@ export class SelfTelemetry {
         h.reset();
       });
     meter
-      .createObservableGauge('vigil.process.memory.usage', { unit: 'By', description: 'Process memory by kind.' })
+      .createObservableGauge('vigil.process.memory.usage', {
+        unit: 'By',
+        description: 'Process memory by kind.',
+      })
       .addCallback((r) => {
         const m = process.memoryUsage();
         r.observe(m.rss, { kind: 'rss' });

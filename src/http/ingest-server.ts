@@ -66,7 +66,10 @@ function methodNotAllowed(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -78,13 +81,22 @@ function mediaType(req: IncomingMessage): string {
 function refusal(opts: IngestServerOptions): { status: number; code: number; message: string } | undefined {
   if (!opts.accepting()) return { status: 503, code: RPC_UNAVAILABLE, message: 'vigil is shutting down' };
   if (opts.memory.overloaded)
-    return { status: 503, code: RPC_UNAVAILABLE, message: 'memory above limits.memory_soft_mib; retry later' };
+    return {
+      status: 503,
+      code: RPC_UNAVAILABLE,
+      message: 'memory above limits.memory_soft_mib; retry later',
+    };
   return undefined;
 }
 
-async function handleOtlp(req: IncomingMessage, res: ServerResponse, opts: IngestServerOptions): Promise<void> {
+async function handleOtlp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: IngestServerOptions,
+): Promise<void> {
   const type = mediaType(req);
-  const format = type === 'application/x-protobuf' ? 'proto' : type === 'application/json' ? 'json' : undefined;
+  const format =
+    type === 'application/x-protobuf' ? 'proto' : type === 'application/json' ? 'json' : undefined;
   const transport: Transport = format === 'json' ? 'otlp_json' : 'otlp_proto';
   const reply = (status: number, body: Buffer | string, contentType: string, tally?: IngestTally): void => {
     opts.telemetry.recordRequest(transport, status, tally);
@@ -113,7 +125,11 @@ async function handleOtlp(req: IncomingMessage, res: ServerResponse, opts: Inges
     body = await readBody(req, opts.maxRequestBytes());
   } catch (err) {
     if (err instanceof BodyError)
-      return fail(err.status, err.status === 413 ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT, err.message);
+      return fail(
+        err.status,
+        err.status === 413 ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT,
+        err.message,
+      );
     throw err;
   }
   const tally = new IngestTally();
@@ -127,7 +143,11 @@ async function handleOtlp(req: IncomingMessage, res: ServerResponse, opts: Inges
   reply(200, exportResponse(format, tally), contentType, tally);
 }
 
-async function handleJsonPush(req: IncomingMessage, res: ServerResponse, opts: IngestServerOptions): Promise<void> {
+async function handleJsonPush(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: IngestServerOptions,
+): Promise<void> {
   const reply = (status: number, body: unknown, tally?: IngestTally): void => {
     opts.telemetry.recordRequest('json_push', status, tally);
     const text = JSON.stringify(body);

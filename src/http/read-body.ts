@@ -27,7 +27,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   let inflater: (zlib.Zlib & NodeJS.ReadWriteStream) | undefined;
   if (encoding === 'gzip' || encoding === 'x-gzip') inflater = zlib.createGunzip();
-  else if (encoding === 'deflate') inflater = undefined; // chosen on the first bytes: zlib or raw
+  else if (encoding === 'deflate')
+    inflater = undefined; // chosen on the first bytes: zlib or raw
   else if (encoding === 'zstd' && zstdFactory) inflater = zstdFactory();
   else if (encoding !== 'identity' && encoding !== '')
     return Promise.reject(new BodyError(400, `unsupported Content-Encoding "${encoding}"`));
@@ -72,7 +73,9 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       sink = s;
       s.on('data', onData);
       s.on('end', finish);
-      s.on('error', (e: Error) => fail(new BodyError(400, `cannot decompress ${encoding} body: ${e.message}`)));
+      s.on('error', (e: Error) =>
+        fail(new BodyError(400, `cannot decompress ${encoding} body: ${e.message}`)),
+      );
     };
     if (inflater) attach(inflater);
     req.on('data', (chunk: Buffer) => {
@@ -85,7 +88,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       }
       if (encoding === 'deflate' && sink === undefined) {
         // RFC 9110 "deflate" is zlib-wrapped, but many clients send raw deflate: sniff the header.
-        const zlibHeader = chunk.length >= 2 && (chunk[0]! & 0x0f) === 8 && (chunk[0]! * 256 + chunk[1]!) % 31 === 0;
+        const zlibHeader =
+          chunk.length >= 2 && (chunk[0]! & 0x0f) === 8 && (chunk[0]! * 256 + chunk[1]!) % 31 === 0;
         attach(zlibHeader ? zlib.createInflate() : zlib.createInflateRaw());
       }
       if (sink) sink.write(chunk);

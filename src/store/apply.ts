@@ -31,6 +31,7 @@ export function applyNumber(
     s.timeMs = timeMs;
   }
   s.updatedMs = nowMs;
+  s.filled = true;
   return null;
 }
 
@@ -61,6 +62,7 @@ export function applyHistogram(
     s.point = p;
   }
   s.updatedMs = nowMs;
+  s.filled = true;
   return null;
 }
 
@@ -76,6 +78,7 @@ export function applyExpHistogram(
   if (stream.desc.temporality === 'delta' && prev !== undefined) s.point = mergeExpHistograms(prev, p);
   else if (prev === undefined || p.timeMs >= prev.timeMs) s.point = p;
   s.updatedMs = nowMs;
+  s.filled = true;
   return null;
 }
 
@@ -85,6 +88,7 @@ export function applySummary(s: Series, p: SummaryPoint, nowMs: number): Invalid
   const prev = s.point as SummaryPoint | undefined;
   if (prev === undefined || p.timeMs >= prev.timeMs) s.point = p;
   s.updatedMs = nowMs;
+  s.filled = true;
   return null;
 }
 

@@ -17,6 +17,11 @@ export class Series {
   value = 0;
   /** Histogram / exponential histogram / summary series: the cumulative point. */
   point: HistogramPoint | ExpHistogramPoint | SummaryPoint | undefined;
+  /**
+   * Whether a valid point has been applied. A series is created before its first point is
+   * validated (the decoders look up identity first); exporters skip it until it holds data.
+   */
+  filled = false;
   /** Wall-clock time of the last accepted point, for the TTL sweep. */
   updatedMs: number;
   /** Exposition caches owned by the serialiser (label string); reset when the series is recreated. */

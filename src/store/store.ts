@@ -65,7 +65,7 @@ export interface StoreOptions {
 /**
  * The series store: sources (resources) → streams → series, grouped into exposition families.
  * It owns identity, limits and expiry; point arithmetic lives with the ingest paths' callers
- * (`ingest/apply-point.ts`).
+ * (`store/apply.ts`).
  */
 export class Store {
   readonly resources = new Map<string, ResourceEntry>();
@@ -141,7 +141,12 @@ export class Store {
    * has one) becomes an alias for later fast lookups. `exempt` series (vigil's own telemetry)
    * count towards the totals but are never refused: the sidecar must always report on itself.
    */
-  series(stream: MetricStream, rawKey: string | null, attrs: FlatAttrs, exempt = false): Series | RejectReason {
+  series(
+    stream: MetricStream,
+    rawKey: string | null,
+    attrs: FlatAttrs,
+    exempt = false,
+  ): Series | RejectReason {
     const { key, sorted } = canonicalAttrs(attrs);
     let s = stream.series.get(key);
     if (s === undefined) {

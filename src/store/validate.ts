@@ -35,7 +35,10 @@ export function checkHistogram(p: HistogramPoint): Invalid | null {
   let prev = -Infinity;
   for (const b of p.bounds) {
     if (!Number.isFinite(b) || !(b > prev))
-      return { reason: 'invalid_histogram', message: 'explicit bounds must be finite and strictly increasing' };
+      return {
+        reason: 'invalid_histogram',
+        message: 'explicit bounds must be finite and strictly increasing',
+      };
     prev = b;
   }
   let total = 0;

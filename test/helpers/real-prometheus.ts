@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { eventually, tempDir } from './vigil-process.js';
@@ -7,7 +7,6 @@ import { eventually, tempDir } from './vigil-process.js';
 /** A real Prometheus server (Debian package `prometheus`) started by a test on loopback. */
 
 export const PROMETHEUS = '/usr/bin/prometheus';
-export const hasPrometheus = existsSync(PROMETHEUS);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -50,7 +49,9 @@ export async function startPrometheus(scrapeTarget: string, extraConfig = ''): P
     proc,
     async query(promql) {
       const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-      const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      const body = (await res.json()) as {
+        data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+      };
       return body.data.result;
     },
     async stop() {

@@ -59,7 +59,8 @@ export async function startVigil(
         return;
       }
       logs.push(rec);
-      if (rec['msg'] === 'listening') ports[String(rec['listener'])] = `http://127.0.0.1:${String(rec['port'])}`;
+      if (rec['msg'] === 'listening')
+        ports[String(rec['listener'])] = `http://127.0.0.1:${String(rec['port'])}`;
       if (rec['msg'] === 'vigil started') {
         clearTimeout(timer);
         resolveReady();
@@ -84,7 +85,11 @@ export async function startVigil(
 }
 
 /** Poll `fn` until it returns a truthy value or the deadline passes. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, stepMs = 100): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  stepMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -16,11 +16,15 @@ afterAll(async () => {
   expect(await vigil.stop()).toBe(0);
 });
 
-const otlp = (body: BodyInit, headers: Record<string, string>) =>
+const otlp = (body: string | Uint8Array, headers: Record<string, string>) =>
   fetch(`${vigil.ingest}/v1/metrics`, { method: 'POST', body, headers });
 
 function gauge(name: string, value: unknown, attributes: unknown[] = []) {
-  return { name, unit: '1', gauge: { dataPoints: [{ asDouble: value, timeUnixNano: '1700000000000000000', attributes }] } };
+  return {
+    name,
+    unit: '1',
+    gauge: { dataPoints: [{ asDouble: value, timeUnixNano: '1700000000000000000', attributes }] },
+  };
 }
 
 function request(metrics: unknown[], service = 'bad-input') {
@@ -88,7 +92,13 @@ describe('OTLP/HTTP bad input', () => {
           aggregationTemporality: 2,
           dataPoints: [
             // 3 bucket counts for 1 bound: invalid
-            { count: '3', sum: 1, bucketCounts: ['1', '1', '1'], explicitBounds: [1], timeUnixNano: '1700000000000000000' },
+            {
+              count: '3',
+              sum: 1,
+              bucketCounts: ['1', '1', '1'],
+              explicitBounds: [1],
+              timeUnixNano: '1700000000000000000',
+            },
           ],
         },
       },
@@ -99,14 +109,20 @@ describe('OTLP/HTTP bad input', () => {
           isMonotonic: true,
           dataPoints: [
             { asDouble: 'NaN', timeUnixNano: '1700000000000000000' },
-            { asDouble: 4, timeUnixNano: '1700000000000000000', attributes: [{ key: 'ok', value: { stringValue: 'yes' } }] },
+            {
+              asDouble: 4,
+              timeUnixNano: '1700000000000000000',
+              attributes: [{ key: 'ok', value: { stringValue: 'yes' } }],
+            },
           ],
         },
       },
     ]);
     const res = await otlp(body, { 'Content-Type': 'application/json' });
     expect(res.status).toBe(200);
-    const reply = (await res.json()) as { partialSuccess?: { rejectedDataPoints: string | number; errorMessage: string } };
+    const reply = (await res.json()) as {
+      partialSuccess?: { rejectedDataPoints: string | number; errorMessage: string };
+    };
     expect(Number(reply.partialSuccess?.rejectedDataPoints)).toBe(2);
     expect(reply.partialSuccess?.errorMessage).toMatch(/histogram|bucket/i);
     const s = await samples();
@@ -138,7 +154,11 @@ describe('OTLP/HTTP bad input', () => {
 
 describe('JSON push bad input', () => {
   const push = (body: string) =>
-    fetch(`${vigil.ingest}/api/v1/push`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    fetch(`${vigil.ingest}/api/v1/push`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/json' },
+    });
 
   it('answers a body that is not a push object with 400', async () => {
     expect((await push('[1,2]')).status).toBe(400);
@@ -160,7 +180,11 @@ describe('JSON push bad input', () => {
       }).replace('"attributes":{}', '"attributes":{"__proto__":"x"}'),
     );
     expect(res.status).toBe(200);
-    const reply = (await res.json()) as { accepted: number; rejected: number; errors: Array<{ index: number }> };
+    const reply = (await res.json()) as {
+      accepted: number;
+      rejected: number;
+      errors: Array<{ index: number }>;
+    };
     expect(reply.accepted).toBe(2);
     expect(reply.rejected).toBe(3);
     expect(reply.errors.map((e) => e.index)).toEqual([1, 2, 3]);

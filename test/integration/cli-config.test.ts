@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { CLI, REPO, tempDir } from '../helpers/vigil-process.js';
 
 function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 20_000,
+  });
 }
 
 describe('vigil check-config', () => {
@@ -19,7 +23,15 @@ describe('vigil check-config', () => {
     const file = join(tempDir(), 'bad.yaml');
     writeFileSync(
       file,
-      ['listeners:', '  ingest: nowhere', 'limits:', '  series_ttl: 5 minutes', '  max_seriess: 3', 'evaluation_interval: 1s', ''].join('\n'),
+      [
+        'listeners:',
+        '  ingest: nowhere',
+        'limits:',
+        '  series_ttl: 5 minutes',
+        '  max_seriess: 3',
+        'evaluation_interval: 1s',
+        '',
+      ].join('\n'),
     );
     const r = vigil(['check-config', '--config', file]);
     expect(r.status).toBe(1);

@@ -23,7 +23,9 @@ afterAll(async () => {
   expect(await vigil.stop()).toBe(0);
 });
 
-async function push(body: unknown): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; message: string }> }> {
+async function push(
+  body: unknown,
+): Promise<{ accepted: number; rejected: number; errors: Array<{ index: number; message: string }> }> {
   const res = await fetch(`${vigil.ingest}/api/v1/push`, {
     method: 'POST',
     body: JSON.stringify(body),
@@ -63,16 +65,31 @@ describe('POST /api/v1/push', () => {
     const sel = { job: 'pricing', instance: 'pricing-7f9c', otel_scope_name: 'vigil.push' };
     const route = { ...sel, http_route: '/odds', http_response_status_code: '200' };
     expect(find(s, 'http_server_request_duration_milliseconds_count', route)[0]?.value).toBe(1);
-    expect(find(s, 'http_server_request_duration_milliseconds_bucket', { ...route, le: '200' })[0]?.value).toBe(1);
-    expect(find(s, 'http_server_request_duration_milliseconds_bucket', { ...route, le: '100' })[0]?.value).toBe(0);
+    expect(
+      find(s, 'http_server_request_duration_milliseconds_bucket', { ...route, le: '200' })[0]?.value,
+    ).toBe(1);
+    expect(
+      find(s, 'http_server_request_duration_milliseconds_bucket', { ...route, le: '100' })[0]?.value,
+    ).toBe(0);
     // Default latency boundaries (SPEC §3) on the attribute-less series.
     const plain = find(s, 'http_server_request_duration_milliseconds_bucket', sel).filter(
       (x) => x.labels['http_route'] === undefined,
     );
     expect(plain.map((b) => b.labels['le'])).toEqual([
-      '25', '50', '100', '200', '350', '500', '750', '1000', '1500', '2500', '5000', '+Inf',
+      '25',
+      '50',
+      '100',
+      '200',
+      '350',
+      '500',
+      '750',
+      '1000',
+      '1500',
+      '2500',
+      '5000',
+      '+Inf',
     ]);
-    expect(plain.map((b) => b.value)).toEqual([1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3]);
+    expect(plain.map((b) => b.value)).toEqual([1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3]);
     expect(find(s, 'stream_events_total', sel)[0]?.value).toBe(250);
     expect(find(s, 'stream_recompute_backlog', sel)[0]?.value).toBe(1200);
     expect(find(s, 'cache_operations_total', { ...sel, result: 'hit' })[0]?.value).toBe(2);
@@ -89,8 +106,15 @@ describe('POST /api/v1/push', () => {
     });
     const s = await samples();
     expect(find(s, 'queue_wait_seconds_count', { job: 'worker' })[0]?.value).toBe(5);
-    // More buckets than explicit defaults would give: the exponential aggregation was used.
-    expect(find(s, 'queue_wait_seconds_bucket', { job: 'worker' }).length).toBeGreaterThan(12);
+    // Exponential aggregation: one classic bucket per non-empty exponential bucket, each upper
+    // bound just above its observation (never one of the explicit default boundaries).
+    const wait = find(s, 'queue_wait_seconds_bucket', { job: 'worker' });
+    expect(wait.map((b) => b.value)).toEqual([1, 2, 3, 4, 5, 5]);
+    const les = wait.slice(0, 5).map((b) => Number(b.labels['le']));
+    [0.001, 0.01, 0.1, 1, 10].forEach((v, i) => {
+      expect(les[i]).toBeGreaterThanOrEqual(v);
+      expect(les[i]).toBeLessThan(v * 1.1); // scale 3 here: buckets 9% wide
+    });
     expect(find(s, 'batch_size_bucket', { job: 'worker' }).map((b) => [b.labels['le'], b.value])).toEqual([
       ['10', 1],
       ['100', 2],

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasPrometheus, startPrometheus, type RealPrometheus } from '../helpers/real-prometheus.js';
+import { startPrometheus, type RealPrometheus } from '../helpers/real-prometheus.js';
 import { eventually, startVigil, type VigilProcess } from '../helpers/vigil-process.js';
 
 /** A real Prometheus scrapes vigil and answers a query for an ingested series. */
 
-describe.skipIf(!hasPrometheus)('real Prometheus scrape', () => {
+describe('real Prometheus scrape', () => {
   let vigil: VigilProcess;
   let prom: RealPrometheus;
   beforeAll(async () => {

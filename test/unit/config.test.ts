@@ -48,7 +48,10 @@ describe('config schema', () => {
   });
 
   it('reports wrong types at the offending node', () => {
-    const r = parseConfigText('log:\n  level: loud\nviews:\n  - instrument_name: x\n    aggregation: sum\n', 'c.yaml');
+    const r = parseConfigText(
+      'log:\n  level: loud\nviews:\n  - instrument_name: x\n    aggregation: sum\n',
+      'c.yaml',
+    );
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors[0]).toMatch(/^c\.yaml:2:10 log\.level: /);

@@ -5,7 +5,9 @@ import { canonicalAttrs } from '../../src/store/series.js';
 import { familyType, Store, type MetricStream } from '../../src/store/store.js';
 import type { ExpHistogramPoint, MetricDescriptor } from '../../src/store/types.js';
 
-function makeStore(limits: Partial<{ maxSeries: number; maxSeriesPerMetric: number; seriesTtlMs: number }> = {}) {
+function makeStore(
+  limits: Partial<{ maxSeries: number; maxSeriesPerMetric: number; seriesTtlMs: number }> = {},
+) {
   let now = 1_000_000;
   const store = new Store({
     limits: { maxSeries: 100, maxSeriesPerMetric: 100, seriesTtlMs: 60_000, ...limits },
@@ -58,7 +60,11 @@ describe('Store identity', () => {
     const { store } = makeStore();
     stream(store, counter('x'));
     const res = store.resource(['service.name', 'other']);
-    const g = store.stream(res, { name: 's', version: '' }, { ...counter('x'), kind: 'gauge', monotonic: false });
+    const g = store.stream(
+      res,
+      { name: 's', version: '' },
+      { ...counter('x'), kind: 'gauge', monotonic: false },
+    );
     expect(g).toBe('type_conflict');
   });
 });
