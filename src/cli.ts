@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const log = createLogger(loaded.config.log.level);
-  const vigil = await startVigil(loaded.config, log);
+  const vigil = await startVigil(loaded.config, log, { reloadConfig: () => loadConfigFile(configPath) });
   const timeoutMs = loaded.config.shutdown_timeout;
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { LoadResult } from './config/load.js';
 import type { ParsedConfig } from './config/schema.js';
 import { prometheusFamily } from './export/prometheus-naming.js';
+import { registerRuleGauges } from './export/rule-gauges.js';
 import { SelfTelemetry } from './export/self-telemetry.js';
 import { createApiApp } from './http/api-server.js';
 import { createIngestServer } from './http/ingest-server.js';
@@ -12,6 +15,11 @@ import { createMetricsServer } from './http/metrics-server.js';
 import { PushMeters } from './ingest/push-meters.js';
 import { ViewResolver } from './ingest/views.js';
 import type { Logger } from './log.js';
+import { buildReport, overallStatus, type OverallStatus } from './report/reliability-report.js';
+import { RuleEngine } from './rules/rule-engine.js';
+import { SignalEngine } from './signals/signal-engine.js';
+import { SourceHealth } from './signals/source-health.js';
+import { StateFile } from './store/state-file.js';
 import { Store } from './store/store.js';
 
 /** The one place where vigil's parts are wired together. */
@@ -25,13 +33,18 @@ export interface Vigil {
   readonly addresses: Record<'ingest' | 'api' | 'metrics', AddressInfo>;
   /** Stop accepting, evaluate once more, flush, close; resolves when done (SPEC §1). */
   shutdown(reason: string): Promise<void>;
+  /** Re-read the config (SIGHUP, POST /-/reload); false keeps the old one. */
+  reload(): { ok: boolean; errors: string[] };
 }
 
-export async function startVigil(
-  config: ParsedConfig,
-  log: Logger,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Vigil> {
+export interface StartOptions {
+  /** Re-reads the config file for reloads. */
+  reloadConfig?: () => LoadResult;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startVigil(config: ParsedConfig, log: Logger, opts: StartOptions = {}): Promise<Vigil> {
+  const env = opts.env ?? process.env;
   const clock = (): number => Date.now();
   const startedMs = clock();
   const limits = {
@@ -63,6 +76,48 @@ export async function startVigil(
     scopeName: scope.name,
     scopeVersion: scope.version,
   });
+  const signals = new SignalEngine({ store, clock, observedScope: scope.name });
+  let sources = new SourceHealth(config.sources);
+  const rules = new RuleEngine();
+  signals.configure(config.signals, sources.measures());
+  rules.configure(config.rules);
+  let overall: OverallStatus = 'ok';
+  registerRuleGauges(telemetry.provider.getMeter('vigil.rules', VERSION), {
+    rules: () => rules,
+    signals: () => signals,
+    sources: () => sources.list(),
+    overall: () => overall,
+  });
+
+  const stateFile = config.state.dir !== undefined ? new StateFile(config.state.dir, log, clock) : undefined;
+  if (stateFile !== undefined) {
+    const saved = stateFile.read();
+    if (saved !== undefined) {
+      const now = clock();
+      const trends = signals.restoreTrends(saved['trends'], now);
+      let alerts = 0;
+      try {
+        alerts = rules.restore(saved['rules'], now);
+      } catch (err) {
+        log.error({ err }, 'alert state in snapshot is invalid; starting without it');
+      }
+      log.info({ path: stateFile.path, trends, alerts }, 'state restored');
+    }
+  }
+  const saveState = (): void => {
+    if (stateFile === undefined) return;
+    try {
+      stateFile.write({
+        version: 1,
+        savedAt: new Date(clock()).toISOString(),
+        trends: signals.snapshotTrends(),
+        rules: rules.snapshot(),
+      });
+    } catch (err) {
+      log.error({ err }, 'cannot write state snapshot');
+    }
+  };
+
   const memory = new MemoryGuard(
     config.limits.memory_soft_mib !== undefined ? config.limits.memory_soft_mib * 1024 * 1024 : undefined,
   );
@@ -82,8 +137,60 @@ export async function startVigil(
 
   const evaluate = async (): Promise<void> => {
     await refresh();
-    lastEvalMs = clock();
+    const now = clock();
+    signals.tick(now);
+    sources.tick(signals, now);
+    for (const { rule, change } of rules.evaluate(signals, now)) {
+      if (change.kind === 'firing' || change.kind === 'resolved')
+        log.info(
+          {
+            rule: rule.name,
+            severity: rule.severity,
+            labels: change.alert.labels,
+            value: change.alert.value,
+          },
+          `alert ${change.kind}`,
+        );
+    }
+    overall = overallStatus(rules.alerts(), sources.list());
+    telemetry.recordEvaluation(rules.lastEvalDurationMs / 1000);
+    lastEvalMs = now;
   };
+
+  let currentConfig = config;
+  const reload = (): { ok: boolean; errors: string[] } => {
+    const loaded = opts.reloadConfig?.();
+    if (loaded === undefined) return { ok: false, errors: ['no config file to reload'] };
+    if (!loaded.ok) {
+      telemetry.setReloadResult(false);
+      log.error({ errors: loaded.errors }, 'reload failed; keeping the running config');
+      return { ok: false, errors: loaded.errors };
+    }
+    const next = loaded.config;
+    sources = new SourceHealth(next.sources);
+    signals.configure(next.signals, sources.measures());
+    rules.configure(next.rules);
+    currentConfig = next;
+    telemetry.setReloadResult(true);
+    log.info({ signals: Object.keys(next.signals).length, rules: next.rules.length }, 'config reloaded');
+    return { ok: true, errors: [] };
+  };
+  const onSighup = (): void => void reload();
+  process.on('SIGHUP', onSighup);
+
+  const report = (includeTraces: boolean): Record<string, unknown> =>
+    buildReport({
+      nowMs: clock(),
+      startedMs,
+      windowMs: currentConfig.sources.window,
+      signals,
+      rules,
+      sources: sources.list(),
+      sections: currentConfig.report.sections,
+      ingest: telemetry.ingestTotals(),
+      exporters: { otlp: { state: 'disabled', last_success: null } },
+      includeTraces,
+    });
 
   const ingest = createIngestServer({
     store,
@@ -91,7 +198,14 @@ export async function startVigil(
     memory,
     clock,
     maxRequestBytes: () => config.limits.max_request_bytes,
-    push: () => ({ store, meters, views, scope }),
+    push: () => ({
+      store,
+      meters,
+      views,
+      scope,
+      observe: (resource, metric, unit, attrs, values) =>
+        signals.observe(resource, metric, unit, attrs, values, clock()),
+    }),
     accepting: () => accepting,
     log,
   });
@@ -103,6 +217,10 @@ export async function startVigil(
   });
   const evalIntervalMs = config.evaluation_interval;
   const api = createApiApp({
+    report,
+    version: VERSION,
+    reload,
+    writeAuth: writeAuthorizer(config, env, log),
     ready: () => {
       if (!accepting) return { ready: false, reason: 'shutting down' };
       if (!listening) return { ready: false, reason: 'listeners starting' };
@@ -137,6 +255,8 @@ export async function startVigil(
   };
   tick();
   const evalTimer = setInterval(tick, evalIntervalMs);
+  const stateTimer =
+    stateFile === undefined ? undefined : setInterval(saveState, config.state.snapshot_interval);
   // Expiry runs on its own timer, scraped or not (the collector only expires during scrapes).
   const sweepTimer = setInterval(
     () => {
@@ -159,15 +279,48 @@ export async function startVigil(
       accepting = false;
       clearInterval(evalTimer);
       clearInterval(sweepTimer);
+      clearInterval(stateTimer);
+      process.off('SIGHUP', onSighup);
       memory.stop();
       await evaluate().catch((err: unknown) => log.error({ err }, 'final evaluation failed'));
+      saveState();
       await Promise.all(Object.values(servers).map((s) => closeServer(s)));
       await telemetry.shutdown().catch(() => undefined);
       log.info('stopped');
     })();
     return stopping;
   };
-  return { addresses, shutdown };
+  return { addresses, shutdown, reload };
+}
+
+/**
+ * Write endpoints (SPEC §8): `Authorization: Bearer <token>` with the token from `api.token_file`
+ * or VIGIL_API_TOKEN; with no token configured they are allowed only on a loopback api listener.
+ */
+function writeAuthorizer(
+  config: ParsedConfig,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): (header: string | undefined) => boolean {
+  let token = env['VIGIL_API_TOKEN'] ?? '';
+  if (config.api.token_file !== undefined) {
+    try {
+      token = readFileSync(config.api.token_file, 'utf8').trim();
+    } catch (err) {
+      log.error({ err, file: config.api.token_file }, 'cannot read api.token_file: write endpoints refused');
+      return () => false;
+    }
+  }
+  if (token === '') {
+    const host = config.listeners.api.host;
+    const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+    return () => loopback;
+  }
+  const expected = Buffer.from(`Bearer ${token}`);
+  return (header) => {
+    const got = Buffer.from(header ?? '');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  };
 }
 
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {

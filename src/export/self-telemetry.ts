@@ -38,6 +38,9 @@ export class SelfTelemetry {
   private readonly requests: Counter;
   private readonly scrapeDuration: Histogram;
   private readonly loopDelay: IntervalHistogram;
+  private readonly evalDuration: Histogram;
+  private acceptedTotal = 0;
+  private rejectedTotal = 0;
   private reloadOk = 1;
   private reloadAtMs: number;
 
@@ -70,6 +73,13 @@ export class SelfTelemetry {
       unit: 's',
       description: 'Time to serve GET /metrics.',
       advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
+    });
+    this.evalDuration = meter.createHistogram('vigil.rules.evaluation.duration', {
+      unit: 's',
+      description: 'Time to evaluate all rules once.',
+      advice: {
+        explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      },
     });
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
@@ -130,7 +140,25 @@ export class SelfTelemetry {
     this.requests.add(1, { transport, code: String(status) });
     if (tally === undefined) return;
     if (tally.accepted > 0) this.accepted.add(tally.accepted, { transport });
-    for (const [reason, n] of tally.reasons) this.rejected.add(n, { transport, reason } as Attributes);
+    this.acceptedTotal += tally.accepted;
+    for (const [reason, n] of tally.reasons) {
+      this.rejected.add(n, { transport, reason } as Attributes);
+      this.rejectedTotal += n;
+    }
+  }
+
+  /** Rule evaluation time (all rules of one tick). */
+  recordEvaluation(seconds: number): void {
+    this.evalDuration.record(seconds);
+  }
+
+  /** Totals since start, for the report's `ingest` section. */
+  ingestTotals(): { accepted_points: number; rejected_points: number; series: number } {
+    return {
+      accepted_points: this.acceptedTotal,
+      rejected_points: this.rejectedTotal,
+      series: this.opts.store.size,
+    };
   }
 
   recordScrape(seconds: number): void {

@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { Store } from '../store/store.js';
-import type { MetricDescriptor, MetricKind } from '../store/types.js';
+import type { ResourceEntry } from '../store/resource.js';
+import type { FlatAttrs, MetricDescriptor, MetricKind } from '../store/types.js';
 import { checkNumber } from '../store/validate.js';
 import { attributeText } from './attributes.js';
 import type { PushMeters, PushType } from './push-meters.js';
@@ -39,6 +40,17 @@ export interface PushContext {
   views: ViewResolver;
   scope: { name: string; version: string };
   nowMs: number;
+  /**
+   * Raw histogram observations, as pushed, for the signal engine's sketches (the SDK keeps only
+   * buckets, which cannot give percentiles within 1%).
+   */
+  observe?: (
+    resource: ResourceEntry,
+    metric: string,
+    unit: string,
+    attrs: FlatAttrs,
+    values: readonly number[],
+  ) => void;
 }
 
 export function handlePush(body: unknown, ctx: PushContext, tally: IngestTally): PushReply {
@@ -115,6 +127,7 @@ export function handlePush(body: unknown, ctx: PushContext, tally: IngestTally):
     if (typeof series === 'string') return fail(index, n, `${name}: ${reasonText(series)}`, series);
     series.updatedMs = ctx.nowMs;
     for (const v of values) instrument.record(v, parsedAttrs.object);
+    if (type === 'histogram') ctx.observe?.(source.resource, name, unit, parsedAttrs.flat, values);
     reply.accepted += n;
     tally.accepted += n;
   });

@@ -1,0 +1,135 @@
+import type { RuleConfig } from '../config/schema.js';
+import { AlertRuleState } from './alert-state.js';
+import { evaluate, parseExpr, type Expr } from './expr.js';
+import { fingerprint } from './fingerprint.js';
+import type { AlertChange, AlertInstance, FlatLabels, Sample, SignalLookup, SignalRead } from './types.js';
+
+/**
+ * The configured rules and their alert states: one evaluation per tick over the signals' current
+ * vectors, Prometheus's state machine per label set (alert-state.ts). Keeps, per rule, what the
+ * last evaluation read and returned, for the report's `traces`.
+ */
+
+/** Group label sets remembered per rule for `vigil_rule_state`. */
+const MAX_GROUPS_PER_RULE = 1000;
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface RuleTrace {
+  rule: string;
+  expr: string;
+  reads: SignalRead[];
+  result: Sample[];
+  evaluated_at: string;
+  duration_ms: number;
+  error?: string;
+}
+
+export interface ActiveAlert extends AlertInstance {
+  rule: CompiledRule;
+  fingerprint: string;
+}
+
+export interface CompiledRule {
+  readonly config: RuleConfig;
+  readonly name: string;
+  readonly severity: Severity;
+  readonly expr: Expr;
+  readonly state: AlertRuleState;
+  trace: RuleTrace | undefined;
+  /** Label sets the rule has produced (groups), kept so each keeps a `vigil_rule_state` 0 series. */
+  readonly groups: Map<string, FlatLabels>;
+}
+
+export class RuleEngine {
+  private rules: CompiledRule[] = [];
+  lastEvalDurationMs = 0;
+
+  /** (Re)load rules; a rule whose expression, for and keep_firing_for are unchanged keeps its alerts. */
+  configure(configs: readonly RuleConfig[]): void {
+    const old = new Map(this.rules.map((r) => [r.name, r]));
+    this.rules = configs.map((cfg) => {
+      const prev = old.get(cfg.name);
+      if (
+        prev !== undefined &&
+        prev.config.expr === cfg.expr &&
+        prev.config.for === cfg.for &&
+        prev.config.keep_firing_for === cfg.keep_firing_for
+      ) {
+        return { ...prev, config: cfg, severity: cfg.severity };
+      }
+      return {
+        config: cfg,
+        name: cfg.name,
+        severity: cfg.severity,
+        expr: parseExpr(cfg.expr),
+        state: new AlertRuleState({ forMs: cfg.for, keepFiringForMs: cfg.keep_firing_for }),
+        trace: undefined,
+        groups: new Map(),
+      };
+    });
+  }
+
+  list(): readonly CompiledRule[] {
+    return this.rules;
+  }
+
+  /** Evaluate every rule; returns the alert transitions of this evaluation. */
+  evaluate(lookup: SignalLookup, nowMs: number): Array<{ rule: CompiledRule; change: AlertChange }> {
+    const started = performance.now();
+    const changes: Array<{ rule: CompiledRule; change: AlertChange }> = [];
+    for (const rule of this.rules) {
+      const t0 = performance.now();
+      const reads: SignalRead[] = [];
+      let result: Sample[] = [];
+      let error: string | undefined;
+      try {
+        result = evaluate(rule.expr, lookup, (r) => reads.push(r));
+        for (const c of rule.state.update(result, nowMs)) changes.push({ rule, change: c });
+      } catch (err) {
+        // One broken rule (e.g. a duplicate label set) must not stop the others.
+        error = (err as Error).message;
+      }
+      // Groups: what the rule returned and what its first signal holds, so a group whose
+      // condition is false still has its `vigil_rule_state 0` series. Bounded against churn.
+      if (rule.groups.size > MAX_GROUPS_PER_RULE) rule.groups.clear();
+      for (const s of result) rule.groups.set(s.labels.join('\u0001'), s.labels);
+      for (const x of reads[0]?.samples ?? []) rule.groups.set(x.labels.join('\u0001'), x.labels);
+      rule.trace = {
+        rule: rule.name,
+        expr: rule.config.expr,
+        reads,
+        result,
+        evaluated_at: new Date(nowMs).toISOString(),
+        duration_ms: performance.now() - t0,
+        ...(error !== undefined ? { error } : {}),
+      };
+    }
+    this.lastEvalDurationMs = performance.now() - started;
+    return changes;
+  }
+
+  /** Pending, firing and recently resolved alerts of every rule. */
+  alerts(): ActiveAlert[] {
+    const out: ActiveAlert[] = [];
+    for (const rule of this.rules) {
+      for (const a of rule.state.alerts())
+        out.push({ ...a, rule, fingerprint: fingerprint(rule.name, a.labels) });
+    }
+    return out;
+  }
+
+  snapshot(): Record<string, unknown> {
+    return Object.fromEntries(this.rules.map((r) => [r.name, r.state.toJSON()]));
+  }
+
+  restore(snapshot: unknown, nowMs: number): number {
+    if (typeof snapshot !== 'object' || snapshot === null) return 0;
+    let n = 0;
+    for (const rule of this.rules) {
+      const s = (snapshot as Record<string, unknown>)[rule.name];
+      if (s !== undefined) n += rule.state.restore(s, nowMs);
+    }
+    return n;
+  }
+}
