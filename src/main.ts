@@ -97,7 +97,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       const trends = signals.restoreTrends(saved['trends'], now);
       let alerts = 0;
       try {
-        alerts = rules.restore(saved['rules'], now);
+        alerts = rules.restore(saved['rules'], now, config.state.restore_grace);
       } catch (err) {
         log.error({ err }, 'alert state in snapshot is invalid; starting without it');
       }

@@ -281,6 +281,8 @@ export const configSchema = z
       .object({
         dir: z.string().min(1).optional(),
         snapshot_interval: duration().default(30_000),
+        /** After a restart, restored alerts are held this long for their sources to push again. */
+        restore_grace: duration().default(60_000),
       })
       .strict()
       .prefault({}),

@@ -44,6 +44,9 @@ export interface CompiledRule {
 export class RuleEngine {
   private rules: CompiledRule[] = [];
   lastEvalDurationMs = 0;
+  /** Restored alerts held until their data is back or the grace ends (see `restore`). */
+  private held = new Map<CompiledRule, Map<string, Sample>>();
+  private holdUntilMs = 0;
 
   /** (Re)load rules; a rule whose expression, for and keep_firing_for are unchanged keeps its alerts. */
   configure(configs: readonly RuleConfig[]): void {
@@ -85,7 +88,8 @@ export class RuleEngine {
       let error: string | undefined;
       try {
         result = evaluate(rule.expr, lookup, (r) => reads.push(r));
-        for (const c of rule.state.update(result, nowMs)) changes.push({ rule, change: c });
+        for (const c of rule.state.update(this.withHeld(rule, result, nowMs), nowMs))
+          changes.push({ rule, change: c });
       } catch (err) {
         // One broken rule (e.g. a duplicate label set) must not stop the others.
         error = (err as Error).message;
@@ -119,16 +123,43 @@ export class RuleEngine {
     return out;
   }
 
+  /** The result plus restored alerts still within the grace whose label sets have not come back. */
+  private withHeld(rule: CompiledRule, result: Sample[], nowMs: number): Sample[] {
+    const held = this.held.get(rule);
+    if (held === undefined) return result;
+    if (nowMs >= this.holdUntilMs) {
+      this.held.delete(rule);
+      return result;
+    }
+    for (const s of result) held.delete(s.labels.join('\u0001'));
+    return held.size === 0 ? result : [...result, ...held.values()];
+  }
+
   snapshot(): Record<string, unknown> {
     return Object.fromEntries(this.rules.map((r) => [r.name, r.state.toJSON()]));
   }
 
-  restore(snapshot: unknown, nowMs: number): number {
+  /**
+   * Restore alert states saved by `snapshot`. After a restart the sources have not pushed yet, so
+   * every signal is absent at the first evaluations; restored pending/firing alerts are therefore
+   * held as they were for `graceMs` (until their label set shows up in a result again), so a
+   * firing alert keeps its `active_since` instead of resolving and re-firing. Prometheus needs no
+   * such grace because its data survives in the TSDB; vigil's windows live in memory.
+   */
+  restore(snapshot: unknown, nowMs: number, graceMs = 0): number {
     if (typeof snapshot !== 'object' || snapshot === null) return 0;
     let n = 0;
+    this.held.clear();
+    this.holdUntilMs = nowMs + graceMs;
     for (const rule of this.rules) {
       const s = (snapshot as Record<string, unknown>)[rule.name];
-      if (s !== undefined) n += rule.state.restore(s, nowMs);
+      if (s === undefined) continue;
+      n += rule.state.restore(s, nowMs);
+      const held = new Map<string, Sample>();
+      for (const a of rule.state.alerts()) {
+        if (a.state !== 'inactive') held.set(a.labels.join('\u0001'), { labels: a.labels, value: a.value });
+      }
+      if (graceMs > 0 && held.size > 0) this.held.set(rule, held);
     }
     return n;
   }
