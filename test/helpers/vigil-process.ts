@@ -17,6 +17,8 @@ export interface VigilProcess {
   /** Every JSON log line so far. */
   logs: Array<Record<string, unknown>>;
   stderr: string[];
+  /** The config file the process was started with (tests rewrite it to test reloads). */
+  configFile: string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -76,6 +78,7 @@ export async function startVigil(
     metrics: ports['metrics']!,
     logs,
     stderr,
+    configFile: file,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null) return proc.exitCode;
       proc.kill(signal);
