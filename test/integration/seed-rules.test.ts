@@ -223,3 +223,90 @@ describe('healthy traffic alone', () => {
     expect(r.sources.find((s) => s.name === 'pricing')?.status).toBe('HEALTHY');
   });
 });
+
+describe('GET /api/v2/diagnostics/reliability', () => {
+  let vigil: VigilProcess;
+  beforeAll(async () => {
+    vigil = await startVigil(shippedConfigWithWindows('4s'));
+  });
+  afterAll(async () => {
+    expect(await vigil.stop()).toBe(0);
+  });
+
+  it('answers the SPEC §6 shape with its headers, traces on request, and health+json', async () => {
+    await eventually(
+      async () => {
+        await offending(vigil);
+        return (await ruleStates(vigil))['STALLED_VALUATION_PIPE'] === 2;
+      },
+      20_000,
+      500,
+    );
+    const res = await fetch(`${vigil.api}/api/v2/diagnostics/reliability?include_traces=true`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-reliability-version')).toBe('v1');
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(
+      [
+        'timestamp',
+        'overall_status',
+        'report_version',
+        'generation_time_ms',
+        'uptime_seconds',
+        'window_seconds',
+        'sources',
+        'signals',
+        'sections',
+        'anomalies',
+        'notes',
+        'ingest',
+        'exporters',
+        'traces',
+      ].sort(),
+    );
+    expect(body['generation_time_ms']).toBeLessThan(5);
+    expect(body['window_seconds']).toBe(4);
+    const sections = body['sections'] as Record<string, Record<string, unknown>>;
+    expect(Object.keys(sections).sort()).toEqual(
+      [
+        'cache',
+        'edge_engine',
+        'infrastructure',
+        'ingestion',
+        'optimization',
+        'performance',
+        'rationale',
+        'streaming',
+      ].sort(),
+    );
+    expect(sections['streaming']!['recompute_backlog']).toBe(5000);
+    const pricing = (body['sources'] as Array<Record<string, unknown>>).find((s) => s['name'] === 'pricing');
+    expect(pricing).toMatchObject({ status: 'DEGRADED', success_rate: 1, consecutive_failures: 0 });
+    const traces = body['traces'] as Array<{
+      rule: string;
+      reads: Array<{ name: string }>;
+      result: unknown[];
+    }>;
+    const stalled = traces.find((t) => t.rule === 'STALLED_VALUATION_PIPE')!;
+    expect(stalled.reads.map((r) => r.name)).toEqual(['events_per_min', 'recompute_backlog']);
+    expect(stalled.result).toHaveLength(1);
+
+    const plain = (await (await fetch(`${vigil.api}/api/v2/diagnostics/reliability`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(plain['traces']).toBeUndefined();
+
+    const health = await fetch(`${vigil.api}/api/v2/diagnostics/reliability`, {
+      headers: { accept: 'application/health+json' },
+    });
+    expect(health.status).toBe(503);
+    expect(health.headers.get('content-type')).toMatch(/^application\/health\+json/);
+    const h = (await health.json()) as { status: string; checks: Record<string, Array<{ status: string }>> };
+    expect(h.status).toBe('fail');
+    expect(h.checks['STALLED_VALUATION_PIPE:value']?.[0]?.status).toBe('fail');
+    expect(h.checks['pricing:latency']?.[0]?.status).toBe('warn');
+  });
+});
