@@ -32,17 +32,38 @@ export function addBuckets(a: ExpBuckets, b: ExpBuckets): ExpBuckets {
   return { offset: lo, counts };
 }
 
-/** Merge `delta` into `acc` (both valid points); returns a new point. */
+/** The SDK's default `max_size`: an accumulated histogram is downscaled to stay within it. */
+export const MAX_EXP_BUCKETS = 160;
+
+/**
+ * Merge `delta` into `acc` (both valid points); returns a new point. Accumulating deltas that
+ * drift across a wide range would otherwise grow the bucket arrays without bound, so the result
+ * is downscaled until each side fits in MAX_EXP_BUCKETS (or in the inputs' own sizes, if larger).
+ */
 export function mergeExpHistograms(acc: ExpHistogramPoint, delta: ExpHistogramPoint): ExpHistogramPoint {
-  const scale = Math.min(acc.scale, delta.scale);
-  const pos = addBuckets(
-    downscaleBuckets(acc.positive, acc.scale, scale),
-    downscaleBuckets(delta.positive, delta.scale, scale),
+  const cap = Math.max(
+    MAX_EXP_BUCKETS,
+    acc.positive.counts.length,
+    acc.negative.counts.length,
+    delta.positive.counts.length,
+    delta.negative.counts.length,
   );
-  const neg = addBuckets(
-    downscaleBuckets(acc.negative, acc.scale, scale),
-    downscaleBuckets(delta.negative, delta.scale, scale),
-  );
+  let scale = Math.min(acc.scale, delta.scale);
+  let pos: ExpBuckets;
+  let neg: ExpBuckets;
+  for (;;) {
+    pos = addBuckets(
+      downscaleBuckets(acc.positive, acc.scale, scale),
+      downscaleBuckets(delta.positive, delta.scale, scale),
+    );
+    neg = addBuckets(
+      downscaleBuckets(acc.negative, acc.scale, scale),
+      downscaleBuckets(delta.negative, delta.scale, scale),
+    );
+    // Scale -10 already spans all doubles in a couple of buckets: the loop always ends.
+    if ((pos.counts.length <= cap && neg.counts.length <= cap) || scale <= -10) break;
+    scale--;
+  }
   return {
     startMs: acc.startMs,
     timeMs: delta.timeMs,

@@ -50,9 +50,12 @@ export class MetricStream {
     readonly family: Family,
   ) {}
 
-  /** Fast path: a known raw key. */
+  /**
+   * Fast path: a known raw key. A point without attributes has the raw key '' which is also its
+   * canonical key, so it is never aliased: look it up directly.
+   */
   lookup(rawKey: string): Series | undefined {
-    return this.aliases.get(rawKey);
+    return rawKey === '' ? this.series.get('') : this.aliases.get(rawKey);
   }
 }
 
@@ -198,6 +201,9 @@ export class Store {
       }
       if (stream.series.size === 0) this.dropStream(stream);
     }
+    // A source whose every point was refused has an entry but no stream: expire it too.
+    for (const [key, r] of this.resources)
+      if (r.streamCount <= 0 && r.updatedMs < cutoff) this.resources.delete(key);
     return removed;
   }
 

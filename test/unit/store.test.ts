@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyExpHistogram, applyHistogram, applyNumber } from '../../src/store/apply.js';
-import { mergeExpHistograms } from '../../src/store/exp-histogram.js';
+import { MAX_EXP_BUCKETS, mergeExpHistograms } from '../../src/store/exp-histogram.js';
 import { canonicalAttrs } from '../../src/store/series.js';
 import { familyType, Store, type MetricStream } from '../../src/store/store.js';
 import type { ExpHistogramPoint, MetricDescriptor } from '../../src/store/types.js';
@@ -189,5 +189,35 @@ describe('exponential histogram merge', () => {
     expect(applyExpHistogram(h, s, point(2, 0, [5]), 2)).toBeNull();
     expect((s.point as ExpHistogramPoint).positive).toEqual({ offset: -1, counts: [1, 6] });
     expect(applyExpHistogram(h, s, { ...point(2, 0, [1]), count: 7 }, 3)?.reason).toBe('invalid_histogram');
+  });
+
+  // Regression: accumulating deltas that drift apart grew the buckets without bound.
+  it('downscales an accumulated histogram to at most MAX_EXP_BUCKETS buckets, keeping the counts', () => {
+    let acc = point(4, 0, [1]);
+    for (let i = 1; i <= 40; i++) acc = mergeExpHistograms(acc, point(4, i * 50, [1]));
+    expect(acc.positive.counts.length).toBeLessThanOrEqual(MAX_EXP_BUCKETS);
+    expect(acc.scale).toBeLessThan(4);
+    expect(acc.positive.counts.reduce((a, b) => a + b, 0)).toBe(41);
+    expect(acc.count).toBe(41);
+  });
+});
+
+describe('store regressions', () => {
+  // Regression: a point without attributes was never found on the fast path.
+  it('finds an attribute-less series by its empty raw key', () => {
+    const { store } = makeStore();
+    const c = stream(store, counter('plain'));
+    const s = store.series(c, '', []);
+    expect(c.lookup('')).toBe(s);
+  });
+
+  // Regression: a source whose points were all refused kept its resource entry forever.
+  it('expires resource entries that never got a stream', () => {
+    const { store, advance } = makeStore({ seriesTtlMs: 1000 });
+    store.resource(['service.name', 'all-refused']);
+    expect(store.resources.size).toBe(1);
+    advance(2000);
+    store.sweep();
+    expect(store.resources.size).toBe(0);
   });
 });
