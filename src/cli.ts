@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.js';
+import { exportRuleFile, isRuleFileFormat } from './rules/rule-file.js';
 import { createLogger } from './log.js';
 import { startVigil, VERSION } from './main.js';
 
-/** `vigil [serve] | check-config` — SPEC §1. */
+/** `vigil [serve] | check-config | rules export` — SPEC §1. */
 
 const USAGE = `vigil ${VERSION} — OpenTelemetry-native reliability sidecar
 
 Usage:
   vigil [serve] [--config FILE]     run the sidecar (default config ./config.yaml, env VIGIL_CONFIG)
   vigil check-config [--config FILE]  validate the config; problems as file:line:col path: message
+  vigil rules export [--config FILE] [--format rules|prometheusrule] [--name NAME]
+                                    print the signals and rules as a Prometheus rule file, or as a
+                                    Kubernetes PrometheusRule named NAME (default vigil-rules)
   vigil --version | --help
 `;
 
@@ -20,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       config: { type: 'string', short: 'c' },
+      format: { type: 'string' },
+      name: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -42,6 +48,26 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     process.stdout.write(`${configPath}: valid\n`);
+    return 0;
+  }
+  if (command === 'rules export') {
+    const format = values.format ?? 'rules';
+    if (!isRuleFileFormat(format)) {
+      process.stderr.write(`unknown --format "${format}" (rules | prometheusrule)\n`);
+      return 2;
+    }
+    const loaded = loadConfigFile(configPath);
+    if (!loaded.ok) {
+      for (const e of loaded.errors) process.stderr.write(`${e}\n`);
+      return 1;
+    }
+    const out = exportRuleFile(loaded.config, { format, name: values.name, source: configPath });
+    for (const w of out.warnings) process.stderr.write(`vigil rules export: warning: ${w}\n`);
+    if (!out.ok) {
+      for (const e of out.errors) process.stderr.write(`vigil rules export: ${e}\n`);
+      return 1;
+    }
+    process.stdout.write(out.text);
     return 0;
   }
   if (command !== 'serve') {
