@@ -112,7 +112,9 @@ describe('reload', () => {
       writeFileSync(file, testConfig(RULES.replace('cpu_percent > 85', 'cpu_percent >')));
       const bad = await fetch(`${vigil.api}/-/reload`, { method: 'POST' });
       expect(bad.status).toBe(400);
-      expect(JSON.stringify(await bad.json())).toMatch(/config\.yaml:\d+:\d+ rules\[0\]\.expr: unexpected end of expression/);
+      expect(JSON.stringify(await bad.json())).toMatch(
+        /config\.yaml:\d+:\d+ rules\[0\]\.expr: unexpected end of expression/,
+      );
       const metrics = parseExposition(await (await fetch(`${vigil.metrics}/metrics`)).text());
       expect(find(metrics, 'vigil_config_last_reload_successful')[0]?.value).toBe(0);
       expect(await ruleState(vigil, 'HIGH_CPU')).toBe(2); // old rules still run
