@@ -31,7 +31,7 @@ export async function startPrometheus(scrapeTarget: string, extraConfig = ''): P
   const port = await freePort();
   writeFileSync(
     join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vigil\n    static_configs:\n      - targets: ['${scrapeTarget}']\n${extraConfig}`,
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vigil\n    honor_labels: true\n    static_configs:\n      - targets: ['${scrapeTarget}']\n${extraConfig}`,
   );
   const proc = spawn(
     PROMETHEUS,

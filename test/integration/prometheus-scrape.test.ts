@@ -29,13 +29,14 @@ describe('real Prometheus scrape', () => {
       }),
     });
     expect(res.status).toBe(200);
-    // vigil's job/instance come from the resource; Prometheus keeps its own as exported_*.
+    // vigil's job/instance come from the source's resource; the scrape uses honor_labels: true,
+    // as the README recommends, so they are kept as they are.
     const result = await eventually(async () => {
-      const r = await prom.query('quotes_served_total{exported_job="pricing"}');
+      const r = await prom.query('quotes_served_total{job="pricing"}');
       return r.length > 0 ? r : undefined;
     }, 20_000);
     expect(result[0]?.metric['market']).toBe('eu');
-    expect(result[0]?.metric['exported_instance']).toBe('p-1');
+    expect(result[0]?.metric['instance']).toBe('p-1');
     expect(result[0]?.value[1]).toBe('42');
     const q = await eventually(async () => {
       const r = await prom.query('histogram_quantile(0.5, quote_latency_milliseconds_bucket)');

@@ -1,0 +1,111 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateFile } from '../../src/store/state-file.js';
+
+const T0 = 1_700_000_400_000;
+const log = pino({ level: 'silent' });
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vigil-state-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const stateFile = (sub = '', name?: string) => new StateFile(join(dir, sub), log, () => T0, name);
+
+describe('StateFile', () => {
+  it('creates its directory and names the file vigil-state.json by default', () => {
+    const f = stateFile('a/b');
+    expect(f.path).toBe(join(dir, 'a/b', 'vigil-state.json'));
+    expect(readdirSync(join(dir, 'a/b'))).toEqual([]);
+    expect(stateFile('', 'other.json').path).toBe(join(dir, 'other.json'));
+  });
+
+  it('returns undefined when there is no snapshot yet', () => {
+    expect(stateFile().read()).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('round-trips a snapshot, leaving no temporary file behind', () => {
+    const f = stateFile();
+    const state = {
+      version: 1,
+      savedAt: new Date(T0).toISOString(),
+      trends: { http_p95_ms: [{ labels: ['service.name', 'a'], trend: { version: 1, buckets: [] } }] },
+      rules: { HIGH: { version: 1, savedAtMs: T0, alerts: [] } },
+      unicode: 'é ✓ \u2028',
+    };
+    f.write(state);
+    expect(readdirSync(dir)).toEqual(['vigil-state.json']);
+    expect(f.read()).toEqual(state);
+    expect(JSON.parse(readFileSync(f.path, 'utf8'))).toEqual(state);
+    // A second instance (a restart) reads the same.
+    expect(stateFile().read()).toEqual(state);
+  });
+
+  it('replaces the previous snapshot on each write', () => {
+    const f = stateFile();
+    f.write({ n: 1 });
+    f.write({ n: 2 });
+    expect(f.read()).toEqual({ n: 2 });
+    expect(readdirSync(dir)).toEqual(['vigil-state.json']);
+  });
+
+  it('replaces a stale temporary file left by a crash mid-write, keeping the last snapshot intact', () => {
+    const f = stateFile();
+    f.write({ n: 1 });
+    writeFileSync(`${f.path}.tmp`, '{"n": 2, "trunc');
+    expect(f.read()).toEqual({ n: 1 });
+    f.write({ n: 3 });
+    expect(f.read()).toEqual({ n: 3 });
+    expect(readdirSync(dir)).toEqual(['vigil-state.json']);
+  });
+
+  it.each([
+    ['truncated JSON', '{"version": 1, "trends": {'],
+    ['an empty file', ''],
+    ['a JSON array', '[1, 2]'],
+    ['JSON null', 'null'],
+    ['a JSON string', '"state"'],
+  ])('sets aside %s as *.corrupt-<time> and returns undefined', (_what, text) => {
+    const f = stateFile();
+    writeFileSync(f.path, text);
+    expect(f.read()).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([`vigil-state.json.corrupt-${T0}`]);
+    expect(readFileSync(join(dir, `vigil-state.json.corrupt-${T0}`), 'utf8')).toBe(text);
+    // Next start: nothing to restore, and writing works again.
+    expect(f.read()).toBeUndefined();
+    f.write({ ok: true });
+    expect(f.read()).toEqual({ ok: true });
+  });
+
+  it('logs a corrupt snapshot as an error naming where it went', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino(
+      { level: 'info' },
+      { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    const f = new StateFile(dir, capture, () => T0);
+    writeFileSync(f.path, 'not json');
+    expect(f.read()).toBeUndefined();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      msg: 'corrupt state snapshot set aside',
+      path: f.path,
+      movedTo: `${f.path}.corrupt-${T0}`,
+    });
+  });
+
+  it('returns undefined without setting anything aside when the snapshot cannot be read', () => {
+    const f = stateFile();
+    mkdirSync(f.path); // EISDIR: unreadable, but not corrupt
+    expect(f.read()).toBeUndefined();
+    expect(readdirSync(dir)).toEqual(['vigil-state.json']);
+  });
+});
