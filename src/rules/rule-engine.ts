@@ -51,6 +51,7 @@ export class RuleEngine {
   /** (Re)load rules; a rule whose expression, for and keep_firing_for are unchanged keeps its alerts. */
   configure(configs: readonly RuleConfig[]): void {
     const old = new Map(this.rules.map((r) => [r.name, r]));
+    const held = new Map<CompiledRule, Map<string, Sample>>();
     this.rules = configs.map((cfg) => {
       const prev = old.get(cfg.name);
       if (
@@ -59,7 +60,11 @@ export class RuleEngine {
         prev.config.for === cfg.for &&
         prev.config.keep_firing_for === cfg.keep_firing_for
       ) {
-        return { ...prev, config: cfg, severity: cfg.severity };
+        const kept = { ...prev, config: cfg, severity: cfg.severity };
+        // Restored alerts still held (see `restore`) belong to the rule, not to its old object.
+        const h = this.held.get(prev);
+        if (h !== undefined) held.set(kept, h);
+        return kept;
       }
       return {
         config: cfg,
@@ -71,6 +76,7 @@ export class RuleEngine {
         groups: new Map(),
       };
     });
+    this.held = held;
   }
 
   list(): readonly CompiledRule[] {

@@ -102,7 +102,7 @@ export function computeMeasure(m: CompiledMeasure, trackers: Iterable<Tracker>, 
     const factor = m.unit === undefined ? 1 : unitFactor(t.unit, m.unit);
     if (factor === undefined) continue;
     const acc = groupFor(groups, m.by, t);
-    if (q !== undefined) addQuantileInput(acc, t, q, m.windowMs, nowMs);
+    if (q !== undefined) addQuantileInput(acc, t, q, m.windowMs, nowMs, factor);
     else addStat(acc, m, t, factor, nowMs);
   }
   const out: Sample[] = [];
@@ -240,7 +240,14 @@ function contribute(acc: GroupAcc, total: number, count: number, min = Infinity,
   acc.contributed = true;
 }
 
-function addQuantileInput(acc: GroupAcc, t: Tracker, q: number, windowMs: number, nowMs: number): void {
+function addQuantileInput(
+  acc: GroupAcc,
+  t: Tracker,
+  q: number,
+  windowMs: number,
+  nowMs: number,
+  factor: number,
+): void {
   if (t.kind === 'observations') {
     // Sketches of different units cannot be merged; the group keeps the first unit it saw.
     if (acc.sketchUnit !== undefined && acc.sketchUnit !== t.unit) return;
@@ -268,7 +275,7 @@ function addQuantileInput(acc: GroupAcc, t: Tracker, q: number, windowMs: number
     const hit = t.point.quantiles.find(([qq]) => Math.abs(qq - q) < 1e-9);
     if (hit === undefined) return;
     acc.summaries++;
-    acc.summaryValue = hit[1];
+    acc.summaryValue = hit[1] * factor;
     acc.contributed = true;
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { prometheusFamily } from '../../src/export/prometheus-naming.js';
 import { OBSERVATION_RELATIVE_ACCURACY } from '../../src/signals/observation-window.js';
@@ -154,6 +155,40 @@ describe('slotMsFor', () => {
     expect(slotMsFor(10 * S, 10 * S)).toBe(1 * S);
     expect(slotMsFor(1 * M, 24 * H)).toBe(120 * S);
     expect((24 * H) / slotMsFor(1 * M, 24 * H)).toBeLessThanOrEqual(720);
+  });
+});
+
+describe('SignalEngine > configuration from YAML', () => {
+  it('takes signals as the config file writes them, defaults applied', () => {
+    const loaded = parseConfigText(
+      [
+        'signals:',
+        '  http_p95_ms:',
+        '    metric: http.server.request.duration',
+        '    stat: p95',
+        '    unit: ms',
+        '    by: [service.name]',
+        '    where: {http.route: /odds}',
+        '  events_per_min: {metric: stream.events, stat: rate, per: 1m}',
+      ].join('\n'),
+      'config.yaml',
+      {},
+    );
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+    const w = new World({});
+    w.engine.configure(loaded.config.signals);
+    expect(w.engine.wants('http.server.request.duration')).toBe(true);
+    const r = w.resource('pricing');
+    w.engine.observe(r, 'http.server.request.duration', 's', ['http.route', '/odds'], [0.3, 0.3], w.now);
+    w.engine.observe(r, 'http.server.request.duration', 's', ['http.route', '/other'], [9, 9], w.now);
+    const st = w.stream(desc('stream.events', 'sum'), 'pricing');
+    const ev = w.series(st);
+    w.number(st, ev, 0);
+    w.tick();
+    w.at(30 * S).number(st, ev, 250);
+    w.tick();
+    expect(w.groups('http_p95_ms')).toEqual({ 'service.name=pricing': 300 });
+    expect(w.value('events_per_min')).toBeCloseTo(50, 10); // 250 in a 5m window, per minute
   });
 });
 
@@ -715,6 +750,20 @@ describe('SignalEngine > exponential histograms', () => {
     apply(w, st, s, { ...point({ 60: 4 }), startMs: T0 + 9 * S });
     w.tick();
     expect(w.value('count')).toBe(8);
+  });
+
+  it('handles buckets below 1 (negative indices), e.g. seconds converted to ms', () => {
+    const w = new World({ p50_ms: { metric: 'rpc.duration', stat: 'p50', window: '5m', unit: 'ms' } });
+    const st = w.stream(desc('rpc.duration', 'exponential_histogram', 's'));
+    const s = w.series(st);
+    w.at(0);
+    apply(w, st, s, point({}));
+    w.tick();
+    w.at(5 * S);
+    apply(w, st, s, point({ [-27]: 3 })); // (0.0964, 0.1051] s
+    w.tick();
+    near(w.value('p50_ms'), mid(-27) * 1000);
+    expect(Math.abs(w.value('p50_ms')! - 100) / 100).toBeLessThan(0.05);
   });
 });
 
