@@ -167,7 +167,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       return { ok: false, errors: loaded.errors };
     }
     const next = loaded.config;
-    sources = new SourceHealth(next.sources);
+    sources = new SourceHealth(next.sources).carryOver(sources);
     signals.configure(next.signals, sources.measures());
     rules.configure(next.rules);
     currentConfig = next;

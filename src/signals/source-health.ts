@@ -93,6 +93,14 @@ export class SourceHealth {
     };
   }
 
+  /** Keep the failure streaks and last states of the instance this one replaces (a reload). */
+  carryOver(prev: SourceHealth): this {
+    for (const [k, v] of prev.streaks) this.streaks.set(k, v);
+    this.prevTotals = new Map(prev.prevTotals);
+    this.states = prev.states;
+    return this;
+  }
+
   /** Measures the engine must keep windows for. */
   measures(): CompiledMeasure[] {
     return this.cfg.enabled

@@ -1,7 +1,14 @@
 import type { ResourceEntry } from '../store/resource.js';
 import type { Series } from '../store/series.js';
 import type { MetricStream } from '../store/store.js';
-import type { ExpHistogramPoint, FlatAttrs, HistogramPoint, SummaryPoint } from '../store/types.js';
+import { downscaleBuckets } from '../store/exp-histogram.js';
+import type {
+  ExpBuckets,
+  ExpHistogramPoint,
+  FlatAttrs,
+  HistogramPoint,
+  SummaryPoint,
+} from '../store/types.js';
 import { BucketWindow } from './bucket-window.js';
 import { CounterWindow } from './counter-window.js';
 import { GaugeWindow } from './gauge-window.js';
@@ -59,6 +66,8 @@ export interface ObservationTracker extends TrackerBase {
   total: number;
   /** Exponential histograms: the previous cumulative point, to turn points into observations. */
   prev: ExpHistogramPoint | undefined;
+  /** Exponential histograms started at or after this count in full on their first point. */
+  readonly startedMs: number;
 }
 
 export interface SummaryTracker extends TrackerBase {
@@ -126,6 +135,7 @@ export function observationTracker(
     window: new ObservationWindow({ slotMs: sizing.slotMs, maxWindowMs: sizing.maxWindowMs }),
     total: 0,
     prev: undefined,
+    startedMs: sizing.startedMs,
   };
 }
 
@@ -148,7 +158,7 @@ export function feedFromSeries(t: Tracker, s: Series, nowMs: number): void {
       return;
     }
     case 'observations':
-      feedExpHistogram(t, s.point as ExpHistogramPoint, nowMs);
+      feedExpHistogram(t, s.point as ExpHistogramPoint, nowMs, t.startedMs);
       return;
     case 'summary':
       t.point = s.point as SummaryPoint;
@@ -159,22 +169,36 @@ export function feedFromSeries(t: Tracker, s: Series, nowMs: number): void {
 /**
  * An exponential histogram's growth since the previous point, as weighted observations at each
  * bucket's midpoint (relative error at most half a bucket: ~4% at scale 3, 0.3% at scale 8).
- * A point at another scale, or with a lower count (a reset), only becomes the new baseline.
+ * The SDK lowers the scale of a cumulative histogram as its values spread, so the previous point
+ * is downscaled to the new scale before the difference (nothing is lost). The first point counts
+ * in full only if the histogram started after vigil did (as counters); a lower count (a reset)
+ * or a finer scale only becomes the new baseline.
  */
-function feedExpHistogram(t: ObservationTracker, p: ExpHistogramPoint, nowMs: number): void {
+function feedExpHistogram(
+  t: ObservationTracker,
+  p: ExpHistogramPoint,
+  nowMs: number,
+  startedMs: number,
+): void {
   const prev = t.prev;
   t.prev = p;
   t.total = p.count;
-  if (prev === undefined || prev.scale !== p.scale || p.count < prev.count) return;
+  let before: { positive: ExpBuckets; zeroCount: number };
+  if (prev === undefined) {
+    if (!(p.startMs > 0 && p.startMs >= startedMs)) return;
+    before = { positive: { offset: 0, counts: [] }, zeroCount: 0 };
+  } else {
+    if (prev.scale < p.scale || p.count < prev.count) return;
+    before = { positive: downscaleBuckets(prev.positive, prev.scale, p.scale), zeroCount: prev.zeroCount };
+  }
   const base = Math.pow(2, Math.pow(2, -p.scale));
   const pos = p.positive;
   for (let j = 0; j < pos.counts.length; j++) {
     const index = pos.offset + j;
-    const before = countAt(prev.positive, index);
-    const grew = pos.counts[j]! - before;
+    const grew = pos.counts[j]! - countAt(before.positive, index);
     if (grew > 0) t.window.record(midpoint(index, base), nowMs, grew);
   }
-  const zeroGrew = p.zeroCount - prev.zeroCount;
+  const zeroGrew = p.zeroCount - before.zeroCount;
   if (zeroGrew > 0) t.window.record(0, nowMs, zeroGrew);
   // Negative observations are outside what latency-style signals read; the sketch refuses them.
 }

@@ -752,6 +752,32 @@ describe('SignalEngine > exponential histograms', () => {
     expect(w.value('count')).toBe(8);
   });
 
+  // Regression: a point at a coarser scale (the SDK downscales as values spread) was only a new
+  // baseline, so the observations of that interval were lost.
+  it('keeps the growth across a scale change by downscaling the previous point', () => {
+    const w = new World(signals);
+    const st = w.stream(desc('rpc.duration', 'exponential_histogram', 'ms'));
+    const s = w.series(st);
+    w.at(0);
+    apply(w, st, s, point({ 52: 10, 53: 10 }));
+    w.tick();
+    w.at(5 * S);
+    // Scale 2: old buckets 52, 53 are bucket 26; 20 more observations land there.
+    apply(w, st, s, { ...point({}), scale: SCALE - 1, count: 40, positive: { offset: 26, counts: [40] } });
+    w.tick();
+    expect(w.value('count')).toBe(20);
+  });
+
+  it('counts the first point in full when the histogram started after vigil', () => {
+    const w = new World(signals);
+    const st = w.stream(desc('rpc.duration', 'exponential_histogram', 'ms'));
+    const s = w.series(st);
+    w.at(5 * S);
+    apply(w, st, s, { ...point({ 53: 7 }), startMs: w.now - 1000 });
+    w.tick();
+    expect(w.value('count')).toBe(7);
+  });
+
   it('handles buckets below 1 (negative indices), e.g. seconds converted to ms', () => {
     const w = new World({ p50_ms: { metric: 'rpc.duration', stat: 'p50', window: '5m', unit: 'ms' } });
     const st = w.stream(desc('rpc.duration', 'exponential_histogram', 's'));

@@ -226,6 +226,25 @@ describe('SourceHealth > FAILED', () => {
     expect(h.state('dex-uni')).toMatchObject({ status: 'HEALTHY', consecutive_failures: 0 });
   });
 
+  // Regression: a reload built a new SourceHealth and every streak restarted from 0.
+  it('keeps streaks across a reload (carryOver)', () => {
+    const h = setup({ sla: { max_consecutive_failures: 3 } });
+    h.at(1 * S)
+      .failed('dex-uni', 2)
+      .tick();
+    const reloaded = new SourceHealth(
+      configSchema.parse({ sources: { sla: { max_consecutive_failures: 3 } } }).sources,
+    );
+    reloaded.carryOver(h.health);
+    h.at(2 * S).failed('dex-uni', 1);
+    h.engine.tick(h.now());
+    reloaded.tick(h.engine, h.now());
+    expect(reloaded.list().find((x) => x.name === 'dex-uni')).toMatchObject({
+      status: 'FAILED',
+      consecutive_failures: 3,
+    });
+  });
+
   it('ends the streak on an interval with any success', () => {
     const h = setup({ sla: { max_consecutive_failures: 3 } });
     h.at(1 * S)
