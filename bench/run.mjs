@@ -6,7 +6,9 @@
 //   B0  in-process OTLP/protobuf decode: vigil into its store vs protobufjs;
 //   B1  OTLP/protobuf ingest end to end into the real vigil over loopback HTTP, and one real
 //       GET /metrics scrape of 10k histogram series;
-//   B4  /metrics serialisation of 10k series: vigil's writer vs the OTel SDK's PrometheusSerializer.
+//   B4  /metrics serialisation of 10k series: vigil's writer vs the OTel SDK's PrometheusSerializer;
+//   B6  detection latency of a rule on the real process (first slow point to firing on /metrics);
+//   B7  reliability report generation at 1k series, 50 signals, 50 rules.
 // Each section and dataset runs in its own child process, so one's JIT feedback and heap do not
 // skew the next. Figures are medians of several runs; nothing is asserted. A full run prints a
 // table and writes it to bench/RESULTS.md with the machine it ran on; a filtered run only prints.
@@ -26,6 +28,8 @@ const SECTIONS = [
   { id: 'B1:histograms', module: './sections/b1-ingest.mjs' },
   { id: 'B4:histograms', module: './sections/b4-exposition.mjs' },
   { id: 'B4:counters', module: './sections/b4-exposition.mjs' },
+  { id: 'B6:detection', module: './sections/b6-detection.mjs' },
+  { id: 'B7:report', module: './sections/b7-report.mjs' },
 ];
 
 const RESULTS_FILE = fileURLToPath(new URL('RESULTS.md', import.meta.url));

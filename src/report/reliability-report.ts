@@ -1,6 +1,7 @@
 import { labelsObject } from '../rules/labels.js';
 import type { ActiveAlert, RuleEngine } from '../rules/rule-engine.js';
 import type { SignalEngine } from '../signals/signal-engine.js';
+import type { Trend } from '../signals/trend.js';
 import type { SourceState } from '../signals/source-health.js';
 
 /**
@@ -31,6 +32,8 @@ export interface ReportInput {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+type GroupTrendView = { labels: readonly string[]; trend: Trend };
 
 /** `{{value}}` (and `{{ $value }}`, as Prometheus writes it) in a rule's text. */
 export function renderTemplate(text: string, value: number): string {
@@ -66,10 +69,10 @@ export function buildReport(input: ReportInput): Record<string, unknown> {
   for (const def of signals.definitions()) {
     const samples = signals.signal(def.name);
     const grouped = def.by.length > 0;
-    const trends = [...signals.groupTrends(def.name)];
+    const trends = new Map<string, GroupTrendView>();
+    for (const g of signals.groupTrends(def.name)) trends.set(g.labels.join('\u0001'), g);
     const trendOf = (labels: readonly string[]) => {
-      const key = labels.join('\u0001');
-      const g = trends.find((t) => t.labels.join('\u0001') === key);
+      const g = trends.get(labels.join('\u0001'));
       if (g === undefined) return { direction: 'flat', buckets: [] };
       return {
         direction: g.trend.direction(nowMs),

@@ -141,6 +141,18 @@ export class RuleEngine {
     return held.size === 0 ? result : [...result, ...held.values()];
   }
 
+  /** Fingerprints are hashes of the labels: computed once per label set, not per report. */
+  private readonly fingerprints = new Map<string, string>();
+  private fingerprintOf(rule: CompiledRule, labels: FlatLabels): string {
+    const key = `${rule.name}\u0000${labels.join('\u0001')}`;
+    let f = this.fingerprints.get(key);
+    if (f === undefined) {
+      if (this.fingerprints.size > 10_000) this.fingerprints.clear();
+      this.fingerprints.set(key, (f = fingerprint(rule.name, labels)));
+    }
+    return f;
+  }
+
   snapshot(): Record<string, unknown> {
     return Object.fromEntries(this.rules.map((r) => [r.name, r.state.toJSON()]));
   }

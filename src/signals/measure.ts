@@ -9,7 +9,8 @@ import {
   type ObservationSketch,
 } from './observation-window.js';
 import { mergeSketchInto } from './sketch-merge.js';
-import { trackerSketch, type Tracker } from './trackers.js';
+import type { Tracker } from './trackers.js';
+import { WindowMemo } from './window-memo.js';
 import { unitFactor } from './units.js';
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 
@@ -94,7 +95,12 @@ interface GroupAcc {
 const QUANTILES: Partial<Record<SignalStat, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 
 /** The measure's current vector: one sample per group with data in the window. */
-export function computeMeasure(m: CompiledMeasure, trackers: Iterable<Tracker>, nowMs: number): Sample[] {
+export function computeMeasure(
+  m: CompiledMeasure,
+  trackers: Iterable<Tracker>,
+  nowMs: number,
+  memo: WindowMemo = new WindowMemo(nowMs),
+): Sample[] {
   const groups = new Map<string, GroupAcc>();
   const q = QUANTILES[m.stat];
   for (const t of trackers) {
@@ -102,8 +108,8 @@ export function computeMeasure(m: CompiledMeasure, trackers: Iterable<Tracker>, 
     const factor = m.unit === undefined ? 1 : unitFactor(t.unit, m.unit);
     if (factor === undefined) continue;
     const acc = groupFor(groups, m.by, t);
-    if (q !== undefined) addQuantileInput(acc, t, q, m.windowMs, nowMs, factor);
-    else addStat(acc, m, t, factor, nowMs);
+    if (q !== undefined) addQuantileInput(acc, t, q, m.windowMs, memo, factor);
+    else addStat(acc, m, t, factor, memo);
   }
   const out: Sample[] = [];
   for (const acc of groups.values()) {
@@ -139,8 +145,9 @@ function groupFor(groups: Map<string, GroupAcc>, by: readonly string[], t: Track
   return acc;
 }
 
-function addStat(acc: GroupAcc, m: CompiledMeasure, t: Tracker, factor: number, nowMs: number): void {
+function addStat(acc: GroupAcc, m: CompiledMeasure, t: Tracker, factor: number, memo: WindowMemo): void {
   const w = m.windowMs;
+  const nowMs = memo.nowMs;
   switch (t.kind) {
     case 'counter': {
       if (m.stat === 'last') {
@@ -177,13 +184,13 @@ function addStat(acc: GroupAcc, m: CompiledMeasure, t: Tracker, factor: number, 
       }
     }
     case 'buckets': {
-      const st = t.window.stats(nowMs, w);
-      if (st === undefined) return;
-      addHistogramStat(acc, m.stat, st.count, st.sum * factor, NaN, NaN);
+      const d = memo.bucketDelta(t, w);
+      if (d === undefined) return;
+      addHistogramStat(acc, m.stat, d.count, d.sum * factor, NaN, NaN);
       return;
     }
     case 'observations': {
-      const st = t.window.stats(nowMs, w);
+      const st = memo.sketch(t, w);
       if (st === undefined) {
         // An empty window still says "no requests" for count-like stats of a live stream.
         if (m.stat === 'count' || m.stat === 'increase' || m.stat === 'rate') contribute(acc, 0, 1);
@@ -245,13 +252,13 @@ function addQuantileInput(
   t: Tracker,
   q: number,
   windowMs: number,
-  nowMs: number,
+  memo: WindowMemo,
   factor: number,
 ): void {
   if (t.kind === 'observations') {
     // Sketches of different units cannot be merged; the group keeps the first unit it saw.
     if (acc.sketchUnit !== undefined && acc.sketchUnit !== t.unit) return;
-    const sk = trackerSketch(t, nowMs, windowMs);
+    const sk = memo.sketch(t, windowMs);
     if (sk === undefined) return;
     acc.sketch ??= new LogCollapsingLowestDenseDDSketch({
       relativeAccuracy: OBSERVATION_RELATIVE_ACCURACY,
@@ -261,7 +268,7 @@ function addQuantileInput(
     mergeSketchInto(acc.sketch, sk);
     acc.contributed = true;
   } else if (t.kind === 'buckets') {
-    const d = t.window.delta(nowMs, windowMs);
+    const d = memo.bucketDelta(t, windowMs);
     if (d === undefined || d.count <= 0) return;
     if (acc.buckets === undefined) {
       acc.bounds = d.bounds;

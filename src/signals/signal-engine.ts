@@ -15,6 +15,7 @@ import {
   type WindowSizing,
 } from './trackers.js';
 import { Trend, type TrendSnapshot } from './trend.js';
+import { WindowMemo } from './window-memo.js';
 
 /**
  * The signals of SPEC §4 over the store's live data. At every evaluation tick it feeds the
@@ -67,6 +68,8 @@ export class SignalEngine implements SignalLookup {
   /** Extra measures (the sources' SLA inputs) that keep their metrics tracked. */
   private extraMeasures: CompiledMeasure[] = [];
   lastTickMs = 0;
+  /** Window reads shared by every measure of the current tick. */
+  private memo = new WindowMemo(-1);
 
   constructor(private readonly opts: SignalEngineOptions) {
     this.startedMs = opts.clock();
@@ -167,6 +170,7 @@ export class SignalEngine implements SignalLookup {
   tick(nowMs: number): void {
     this.lastTickMs = nowMs;
     this.feed(nowMs);
+    this.memo = new WindowMemo(nowMs);
     for (const sig of this.signals.values()) {
       const samples = this.compute(sig, nowMs);
       this.current.set(sig.name, samples);
@@ -217,7 +221,8 @@ export class SignalEngine implements SignalLookup {
   }
 
   measure(m: CompiledMeasure, nowMs: number): Sample[] {
-    return computeMeasure(m, this.trackers(m.metric), nowMs);
+    if (this.memo.nowMs !== nowMs) this.memo = new WindowMemo(nowMs);
+    return computeMeasure(m, this.trackers(m.metric), nowMs, this.memo);
   }
 
   private compute(sig: CompiledSignal, nowMs: number): Sample[] {

@@ -12,7 +12,7 @@ import type {
 import { BucketWindow } from './bucket-window.js';
 import { CounterWindow } from './counter-window.js';
 import { GaugeWindow } from './gauge-window.js';
-import { ObservationWindow, type ObservationSketch } from './observation-window.js';
+import { ObservationWindow } from './observation-window.js';
 
 /**
  * Per-series windows: what one series (or one stream of raw observations) contributed in each
@@ -212,9 +212,4 @@ function countAt(b: { offset: number; counts: readonly number[] }, index: number
 function midpoint(index: number, base: number): number {
   const lower = Math.pow(base, index);
   return (2 * lower * base) / (1 + base);
-}
-
-/** A tracker's merged observation sketch for a window, if it keeps observations. */
-export function trackerSketch(t: Tracker, nowMs: number, windowMs: number): ObservationSketch | undefined {
-  return t.kind === 'observations' ? t.window.mergedSketch(nowMs, windowMs) : undefined;
 }
