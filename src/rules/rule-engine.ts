@@ -124,7 +124,7 @@ export class RuleEngine {
     const out: ActiveAlert[] = [];
     for (const rule of this.rules) {
       for (const a of rule.state.alerts())
-        out.push({ ...a, rule, fingerprint: fingerprint(rule.name, a.labels) });
+        out.push({ ...a, rule, fingerprint: this.fingerprintOf(rule, a.labels) });
     }
     return out;
   }
