@@ -101,5 +101,9 @@ export function labelName(key: string): string {
   return name;
 }
 
-/** The store's family naming: one exposition family per Prometheus name. */
-export const prometheusFamily: FamilyNamer = (desc) => ({ name: metricName(desc), type: familyType(desc) });
+/**
+ * The store's family naming: one exposition family per Prometheus name. Data pushed with a
+ * Prometheus name (the text push) keeps its name and type as they are.
+ */
+export const prometheusFamily: FamilyNamer = (desc) =>
+  desc.prometheus ?? { name: metricName(desc), type: familyType(desc) };

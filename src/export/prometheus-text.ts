@@ -204,7 +204,15 @@ function familyHeader(family: Family, openMetrics: boolean): string {
   // promtool lints a family without help text; fall back to the OTel name.
   const first = family.streams.values().next().value as MetricStream | undefined;
   const help = family.help !== '' ? family.help : (first?.desc.name ?? family.name);
-  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${family.type}\n`;
+  // OpenMetrics calls untyped `unknown`; a counter pushed without `_total` is `unknown` there too,
+  // since an OpenMetrics counter's samples must end in `_total` and renaming them would change
+  // the series a scraper stores.
+  const type =
+    openMetrics &&
+    (family.type === 'untyped' || (family.type === 'counter' && !family.name.endsWith('_total')))
+      ? 'unknown'
+      : family.type;
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 }
 
 /** The store as an exposition, streamed to `sink`, yielding to the event loop as it goes. */

@@ -7,7 +7,9 @@ import { exportResponse, statusBody } from '../ingest/otlp-response.js';
 import { DecodeError, IngestTally } from '../ingest/types.js';
 import type { SelfTelemetry, Transport } from '../export/self-telemetry.js';
 import type { Store } from '../store/store.js';
+import type { PushGroups } from '../ingest/pushgateway.js';
 import type { MemoryGuard } from './memory-guard.js';
+import { handlePrometheusPush } from './prometheus-push-handler.js';
 import { BodyError, readBody } from './read-body.js';
 
 /** google.rpc.Code values used in OTLP error bodies. */
@@ -24,6 +26,8 @@ export interface IngestServerOptions {
   push: () => Omit<PushContext, 'nowMs'>;
   /** False while shutting down: ingest answers 503 (SPEC §1). */
   accepting: () => boolean;
+  /** Pushgateway-compatible groups for `/metrics/job/...`; without them those paths are 404. */
+  prometheusPush?: PushGroups;
   log: Logger;
 }
 
@@ -40,6 +44,14 @@ export function createIngestServer(opts: IngestServerOptions): Server {
     } else if (path === '/api/v1/push') {
       if (req.method !== 'POST') return methodNotAllowed(req, res);
       handleJsonPush(req, res, opts).catch((err: unknown) => internalError(res, err, opts.log));
+    } else if (path.startsWith('/metrics/') && opts.prometheusPush !== undefined) {
+      const ctx = {
+        groups: opts.prometheusPush,
+        telemetry: opts.telemetry,
+        maxRequestBytes: opts.maxRequestBytes(),
+        refused: refusal(opts),
+      };
+      handlePrometheusPush(req, res, path, ctx).catch((err: unknown) => internalError(res, err, opts.log));
     } else {
       req.resume();
       sendText(res, 404, `no route for ${req.method} ${path}\n`);

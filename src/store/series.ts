@@ -24,6 +24,11 @@ export class Series {
   filled = false;
   /** Wall-clock time of the last accepted point, for the TTL sweep. */
   updatedMs: number;
+  /**
+   * Exempt from the TTL sweep: Pushgateway-style groups live until deleted (SPEC §3). Pinned
+   * series still count towards the series limits.
+   */
+  pinned = false;
   /** Exposition caches owned by the serialiser (label string); reset when the series is recreated. */
   labels: string | undefined;
 

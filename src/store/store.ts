@@ -11,8 +11,11 @@ export interface StoreLimits {
   seriesTtlMs: number;
 }
 
-/** The Prometheus-level type of a family: streams of one family must agree on it. */
-export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
+/**
+ * The Prometheus-level type of a family: streams of one family must agree on it. `untyped` only
+ * comes from data pushed in Prometheus form (the text push).
+ */
+export type FamilyType = 'counter' | 'gauge' | 'untyped' | 'histogram' | 'summary';
 
 /**
  * How streams are grouped into exposition families. Injected (main.ts wires the Prometheus
@@ -178,6 +181,28 @@ export class Store {
     return stream.series.get(canonicalAttrs(attrs).key);
   }
 
+  /** How many more series the limits allow: in all, and for `metric` (callers that must check first). */
+  headroom(metric: string): { total: number; perMetric: number } {
+    return {
+      total: this.limits.maxSeries - this.seriesCount,
+      perMetric: this.limits.maxSeriesPerMetric - (this.perMetric.get(metric) ?? 0),
+    };
+  }
+
+  /** Remove one series now (a Pushgateway DELETE or replace); a stream left empty goes with it. */
+  removeSeries(stream: MetricStream, s: Series): boolean {
+    if (stream.series.get(s.key) !== s) return false;
+    stream.series.delete(s.key);
+    for (const [raw, a] of stream.aliases) if (a === s) stream.aliases.delete(raw);
+    const m = stream.desc.name;
+    const left = (this.perMetric.get(m) ?? 0) - 1;
+    if (left > 0) this.perMetric.set(m, left);
+    else this.perMetric.delete(m);
+    this.seriesCount--;
+    if (stream.series.size === 0) this.dropStream(stream);
+    return true;
+  }
+
   /** Remove series not updated within the TTL, then streams, families and resources left empty. */
   sweep(): number {
     const cutoff = this.clock() - this.limits.seriesTtlMs;
@@ -185,13 +210,14 @@ export class Store {
     for (const stream of this.streams.values()) {
       let streamRemoved = 0;
       for (const [key, s] of stream.series) {
-        if (s.updatedMs < cutoff) {
+        if (s.updatedMs < cutoff && !s.pinned) {
           stream.series.delete(key);
           streamRemoved++;
         }
       }
       if (streamRemoved > 0) {
-        for (const [raw, s] of stream.aliases) if (s.updatedMs < cutoff) stream.aliases.delete(raw);
+        for (const [raw, s] of stream.aliases)
+          if (s.updatedMs < cutoff && !s.pinned) stream.aliases.delete(raw);
         const m = stream.desc.name;
         const left = (this.perMetric.get(m) ?? 0) - streamRemoved;
         if (left > 0) this.perMetric.set(m, left);

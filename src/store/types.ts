@@ -6,6 +6,8 @@
  * series costs a few small strings instead of a hidden-class object.
  */
 
+import type { FamilyType } from './store.js';
+
 /** Flat attribute list `[key0, value0, key1, value1, ...]`; values already rendered as strings. */
 export type FlatAttrs = readonly string[];
 
@@ -24,6 +26,12 @@ export interface MetricDescriptor {
   readonly monotonic: boolean;
   /** For `sum`, `histogram`, `exponential_histogram`; gauges and summaries are 'cumulative'. */
   readonly temporality: Temporality;
+  /**
+   * Data that arrived with a Prometheus name and type (the Pushgateway-compatible text push):
+   * exposed verbatim, so the naming rules add no suffix again (`jobs_total` stays `jobs_total`,
+   * an untyped family stays untyped).
+   */
+  readonly prometheus?: { readonly name: string; readonly type: FamilyType };
 }
 
 export interface ScopeInfo {

@@ -1,0 +1,96 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SelfTelemetry } from '../export/self-telemetry.js';
+import { isDelimitedProtobuf, parseMetricFamiliesDelimited } from '../ingest/prometheus-proto-parse.js';
+import { parsePrometheusText, TextParseError } from '../ingest/prometheus-text-parse.js';
+import type { PushGroups } from '../ingest/pushgateway.js';
+import { parseGroupingPath } from '../ingest/pushgateway-path.js';
+import { DecodeError, type IngestTally } from '../ingest/types.js';
+import { BodyError, readBody } from './read-body.js';
+
+/**
+ * `PUT|POST|DELETE /metrics/job/<job>{/<label>/<value>}` on the ingest listener: the
+ * Pushgateway's push API (SPEC §3) in the text format or the delimited protobuf format that
+ * client_golang sends, with the Pushgateway's answers — 200 and an empty body for a push, 202 for
+ * a delete, 400 with the reason as plain text, 405 with `Allow` for other methods — so existing
+ * Pushgateway clients work unchanged.
+ */
+
+export interface PrometheusPushContext {
+  groups: PushGroups;
+  telemetry: SelfTelemetry;
+  maxRequestBytes: number;
+  /** Set while vigil sheds load (shutting down, memory): answered with 503 and `Retry-After`. */
+  refused: { status: number; message: string } | undefined;
+}
+
+const ALLOW = 'DELETE, OPTIONS, POST, PUT';
+
+export async function handlePrometheusPush(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  ctx: PrometheusPushContext,
+): Promise<void> {
+  const reply = (
+    status: number,
+    text: string,
+    tally?: IngestTally,
+    headers: Record<string, string> = {},
+  ): void => {
+    if (status !== 404) ctx.telemetry.recordRequest('prometheus_push', status, tally);
+    const body = text === '' ? '' : `${text}\n`;
+    res.writeHead(status, {
+      ...headers,
+      ...(body === '' ? {} : { 'Content-Type': 'text/plain; charset=utf-8' }),
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+  const where = parseGroupingPath(path);
+  if (!where.ok && where.status === 404) {
+    req.resume();
+    return reply(404, where.message);
+  }
+  const method = req.method ?? '';
+  if (method === 'OPTIONS') {
+    req.resume();
+    return reply(200, '', undefined, { Allow: ALLOW });
+  }
+  if (method !== 'PUT' && method !== 'POST' && method !== 'DELETE') {
+    req.resume();
+    return reply(405, `${method} not allowed; use PUT, POST or DELETE`, undefined, { Allow: ALLOW });
+  }
+  if (!where.ok) {
+    req.resume();
+    return reply(where.status, where.message);
+  }
+  if (ctx.refused !== undefined) {
+    req.resume();
+    return reply(ctx.refused.status, ctx.refused.message, undefined, { 'Retry-After': '5' });
+  }
+  if (method === 'DELETE') {
+    req.resume();
+    ctx.groups.delete(where.key);
+    return reply(202, '');
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(req, ctx.maxRequestBytes);
+  } catch (err) {
+    if (err instanceof BodyError) return reply(err.status, err.message);
+    throw err;
+  }
+  let parsed;
+  try {
+    // As the Pushgateway: the delimited protobuf format when the Content-Type says so exactly,
+    // the text format otherwise (whatever the Content-Type).
+    parsed = isDelimitedProtobuf(req.headers['content-type'])
+      ? parseMetricFamiliesDelimited(body)
+      : parsePrometheusText(body);
+  } catch (err) {
+    if (err instanceof TextParseError || err instanceof DecodeError) return reply(400, err.message);
+    throw err;
+  }
+  const outcome = ctx.groups.push(where.key, parsed, method === 'PUT');
+  reply(outcome.status, outcome.message, outcome.tally);
+}

@@ -1,0 +1,409 @@
+import type { Series } from '../store/series.js';
+import type { FamilyType, MetricStream, Store } from '../store/store.js';
+import type {
+  HistogramPoint,
+  MetricDescriptor,
+  MetricKind,
+  RejectReason,
+  ScopeInfo,
+  SummaryPoint,
+} from '../store/types.js';
+import type { TextParseResult } from './prometheus-text-parse.js';
+import type { GroupingKey } from './pushgateway-path.js';
+import {
+  placeSeries,
+  planPush,
+  PUSH_FAILURE_TIME,
+  PUSH_FAILURE_TIME_HELP,
+  PUSH_TIME,
+  PUSH_TIME_HELP,
+  PushRejected,
+  seriesIdentity,
+  type PlannedSample,
+  type SeriesPlace,
+} from './pushgateway-plan.js';
+import { IngestTally, reasonText } from './types.js';
+
+/**
+ * Pushgateway groups on vigil's store (SPEC §3): a group is a grouping key and the series its
+ * pushes wrote. PUT replaces the group's metric families, POST only the families it sends,
+ * DELETE removes the group; each successful change sets the group's `push_time_seconds`, each
+ * refused one its `push_failure_time_seconds`, as the Pushgateway does.
+ *
+ * A push is all or nothing, as on the Pushgateway: it is checked first (timestamps, type and
+ * name-suffix conflicts with every other family on `/metrics`, series another group already
+ * exposes, the series limits) and only then written. Pushed series are pinned: exempt from
+ * `limits.series_ttl` (a Pushgateway keeps a group until it is deleted) but counted towards
+ * `limits.max_series` and `limits.max_series_per_metric`. A series a group keeps across pushes
+ * stays the same store series, so the signal windows see one counter, not a new one per push.
+ */
+
+/** No scope: nothing extra (`otel_scope_*`) on the exposed series, exactly as the Pushgateway shows them. */
+const PUSH_SCOPE: ScopeInfo = { name: '', version: '' };
+
+/** A series a group exposes. */
+interface Owned {
+  readonly group: Group;
+  readonly type: FamilyType;
+  readonly stream: MetricStream;
+  readonly series: Series;
+  /** {@link seriesIdentity}: unique across groups. */
+  readonly identity: string;
+}
+
+class Group {
+  /** Family name → the group's series in it. */
+  readonly families = new Map<string, Set<Owned>>();
+  constructor(readonly key: GroupingKey) {}
+}
+
+export interface PushOutcome {
+  /** 200, or 400 for a push the Pushgateway would refuse. */
+  readonly status: 200 | 400;
+  readonly message: string;
+  readonly tally: IngestTally;
+}
+
+export interface PushGroupsOptions {
+  store: Store;
+  clock: () => number;
+}
+
+export class PushGroups {
+  private readonly groups = new Map<string, Group>();
+  /** Series identity → the group's series exposing it (one lookup per pushed sample). */
+  private readonly owners = new Map<string, Owned>();
+
+  constructor(private readonly opts: PushGroupsOptions) {}
+
+  /** Groups held. */
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** PUT (`replace`) or POST a parsed body to a group. */
+  push(key: GroupingKey, parsed: TextParseResult, replace: boolean): PushOutcome {
+    const tally = new IngestTally();
+    const now = this.opts.clock();
+    let points = 0;
+    for (const mf of parsed.families.values()) points += mf.metrics.length;
+    let samples: PlannedSample[];
+    let reuse: Array<Owned | undefined>;
+    try {
+      if (parsed.timestamps) throw new PushRejected('pushed metrics must not have timestamps', 'unsupported');
+      samples = planPush(key, parsed.families).samples;
+      reuse = this.check(key, samples, replace);
+    } catch (err) {
+      if (!(err instanceof PushRejected)) throw err;
+      this.recordFailure(key, now);
+      tally.reject(err.reason, err.message, points);
+      return {
+        status: 400,
+        message: `pushed metrics are invalid or inconsistent with existing metrics: ${err.message}`,
+        tally,
+      };
+    }
+    this.apply(key, samples, reuse, replace, now, tally);
+    return { status: 200, message: '', tally };
+  }
+
+  /** DELETE: the group and everything it exposes, bookkeeping included. Unknown groups are fine. */
+  delete(key: GroupingKey): void {
+    const group = this.groups.get(key.key);
+    if (group === undefined) return;
+    for (const owned of group.families.values()) for (const o of owned.values()) this.release(o);
+    this.groups.delete(key.key);
+  }
+
+  /** Families the push leaves to be replaced: all but the bookkeeping on PUT, those sent on POST. */
+  private replaced(group: Group | undefined, samples: PlannedSample[], replace: boolean): Set<string> {
+    const names = new Set<string>();
+    if (group === undefined) return names;
+    if (replace) {
+      for (const name of group.families.keys())
+        if (name !== PUSH_TIME && name !== PUSH_FAILURE_TIME) names.add(name);
+    }
+    for (const s of samples) if (group.families.has(s.family)) names.add(s.family);
+    return names;
+  }
+
+  /**
+   * Everything that would make the exposition inconsistent, or break a limit; throws
+   * PushRejected. Returns, per sample, the group's series it updates in place (if any).
+   */
+  private check(key: GroupingKey, samples: PlannedSample[], replace: boolean): Array<Owned | undefined> {
+    const { store } = this.opts;
+    const group = this.groups.get(key.key);
+    const replaced = this.replaced(group, samples, replace);
+    const pushed = new Map<string, FamilyType>();
+    for (const s of samples) pushed.set(s.family, s.type);
+
+    /** The type a family will have after this push, or undefined when it will not exist. */
+    const typeAfter = (name: string): FamilyType | undefined => {
+      const own = pushed.get(name);
+      if (own !== undefined) return own;
+      const family = store.families.get(name);
+      if (family === undefined) return undefined;
+      const mine = replaced.has(name) ? (group?.families.get(name)?.size ?? 0) : 0;
+      return familySize(family.streams) > mine ? family.type : undefined;
+    };
+
+    for (const [name, type] of pushed) {
+      if (name === 'target_info')
+        throw new PushRejected(
+          'metric name "target_info" is reserved for the sources\' resource attributes',
+          'invalid_name',
+        );
+      const family = store.families.get(name);
+      if (family !== undefined && family.type !== type) {
+        const mine = group?.families.get(name)?.size ?? 0;
+        if (familySize(family.streams) > mine)
+          throw new PushRejected(
+            `metric family ${JSON.stringify(name)} is a ${family.type} elsewhere on /metrics; pushed as ${type}`,
+            'type_conflict',
+          );
+      }
+      checkSuffixes(name, type, typeAfter);
+    }
+
+    const reuse: Array<Owned | undefined> = [];
+    const reused = new Set<Owned>();
+    const created = new Map<string, number>();
+    for (const s of samples) {
+      const owned = this.owners.get(s.id);
+      if (owned !== undefined && owned.group !== group)
+        throw new PushRejected(
+          `collected metric ${JSON.stringify(s.family)} in this group was collected before with the same name and label values (group ${describeGroup(owned.group.key)})`,
+          'invalid_value',
+        );
+      // A series whose type changes is replaced, not reused.
+      const mine = owned !== undefined && owned.type === s.type ? owned : undefined;
+      reuse.push(mine);
+      if (mine !== undefined) reused.add(mine);
+      else if (this.unowned(s) === undefined) created.set(s.family, (created.get(s.family) ?? 0) + 1);
+    }
+    if (group === undefined || !group.families.has(PUSH_TIME))
+      created.set(PUSH_TIME, (created.get(PUSH_TIME) ?? 0) + 1);
+    if (group === undefined || !group.families.has(PUSH_FAILURE_TIME))
+      created.set(PUSH_FAILURE_TIME, (created.get(PUSH_FAILURE_TIME) ?? 0) + 1);
+    const removed = new Map<string, number>();
+    for (const name of replaced)
+      for (const o of group!.families.get(name)!.values())
+        if (!reused.has(o)) removed.set(o.stream.desc.name, (removed.get(o.stream.desc.name) ?? 0) + 1);
+
+    let net = 0;
+    for (const [metric, n] of created) {
+      net += n;
+      if (n - (removed.get(metric) ?? 0) > store.headroom(metric).perMetric)
+        throw new PushRejected(reasonText('series_per_metric_limit'), 'series_per_metric_limit');
+    }
+    for (const n of removed.values()) net -= n;
+    if (net > store.headroom('').total) throw new PushRejected(reasonText('series_limit'), 'series_limit');
+    return reuse;
+  }
+
+  private apply(
+    key: GroupingKey,
+    samples: PlannedSample[],
+    reuse: Array<Owned | undefined>,
+    replace: boolean,
+    now: number,
+    tally: IngestTally,
+  ): void {
+    const group = this.group(key);
+    const replaced = this.replaced(group, samples, replace);
+    const keep = new Set<Owned>();
+    for (const o of reuse) if (o !== undefined) keep.add(o);
+    // Drop what the push replaces first, so streams and families left empty go (a family that
+    // changes type is recreated) and the limits see the room they free.
+    for (const name of replaced) {
+      const owned = group.families.get(name)!;
+      for (const o of owned)
+        if (!keep.has(o)) {
+          this.release(o);
+          owned.delete(o);
+        }
+      if (owned.size === 0) group.families.delete(name);
+    }
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i]!;
+      const o = reuse[i] ?? this.series(group, s.family, s.type, s, s.help, s.id);
+      if (typeof o === 'string') {
+        tally.reject(o, reasonText(o));
+        continue;
+      }
+      write(o.series, s, now);
+      tally.accepted++;
+    }
+    this.setGauge(group, PUSH_TIME, PUSH_TIME_HELP, now / 1000, false, now);
+    this.setGauge(group, PUSH_FAILURE_TIME, PUSH_FAILURE_TIME_HELP, 0, true, now);
+  }
+
+  /** A refused push still marks the group (creating it if new), as the Pushgateway does. */
+  private recordFailure(key: GroupingKey, now: number): void {
+    const group = this.group(key);
+    this.setGauge(group, PUSH_FAILURE_TIME, PUSH_FAILURE_TIME_HELP, now / 1000, false, now);
+    this.setGauge(group, PUSH_TIME, PUSH_TIME_HELP, 0, true, now);
+    if (group.families.size === 0) this.groups.delete(key.key);
+  }
+
+  private group(key: GroupingKey): Group {
+    let group = this.groups.get(key.key);
+    if (group === undefined) this.groups.set(key.key, (group = new Group(key)));
+    return group;
+  }
+
+  /** Set one of the group's bookkeeping gauges; skipped when the limits or another group forbid it. */
+  private setGauge(
+    group: Group,
+    name: string,
+    help: string,
+    value: number,
+    onlyIfAbsent: boolean,
+    now: number,
+  ): void {
+    const existing = group.families.get(name)?.values().next().value;
+    if (existing !== undefined && onlyIfAbsent) return;
+    const place = placeSeries(group.key, []);
+    const id = seriesIdentity(name, place);
+    const owned = this.owners.get(id);
+    if (owned !== undefined && owned.group !== group) return;
+    const o = existing ?? this.series(group, name, 'gauge', place, help, id);
+    if (typeof o === 'string') return;
+    o.series.value = value;
+    o.series.timeMs = now;
+    o.series.updatedMs = now;
+    o.series.filled = true;
+  }
+
+  /** The group's series at `place`, created (pinned) and recorded when new. */
+  private series(
+    group: Group,
+    family: string,
+    type: FamilyType,
+    place: SeriesPlace,
+    help: string,
+    id: string,
+  ): Owned | RejectReason {
+    const existing = this.owners.get(id);
+    if (existing !== undefined && existing.group === group && existing.type === type) return existing;
+    const { store } = this.opts;
+    const resource = store.resources.get(place.resourceKey) ?? store.resource(place.resourceAttrs);
+    const stream = store.stream(resource, PUSH_SCOPE, descriptor(family, type, help));
+    if (typeof stream === 'string') return stream;
+    const series = store.series(stream, null, place.attrs);
+    if (typeof series === 'string') return series;
+    series.pinned = true;
+    const o: Owned = { group, type, stream, series, identity: id };
+    let owned = group.families.get(family);
+    if (owned === undefined) group.families.set(family, (owned = new Set()));
+    owned.add(o);
+    this.owners.set(id, o);
+    return o;
+  }
+
+  /** A series at the sample's place that no group owns (written by another ingest path). */
+  private unowned(s: PlannedSample): Series | undefined {
+    const family = this.opts.store.families.get(s.family);
+    if (family === undefined) return undefined;
+    const kind = kindOf(s.type);
+    for (const stream of family.streams)
+      if (
+        stream.resource.key === s.resourceKey &&
+        stream.scope.name === '' &&
+        stream.scope.version === '' &&
+        stream.desc.kind === kind
+      )
+        return stream.series.get(s.attrsKey);
+    return undefined;
+  }
+
+  private release(o: Owned): void {
+    this.opts.store.removeSeries(o.stream, o.series);
+    if (this.owners.get(o.identity) === o) this.owners.delete(o.identity);
+  }
+}
+
+function familySize(streams: Iterable<MetricStream>): number {
+  let n = 0;
+  for (const s of streams) n += s.series.size;
+  return n;
+}
+
+function describeGroup(key: GroupingKey): string {
+  const parts: string[] = [];
+  for (let i = 0; i < key.labels.length; i += 2)
+    parts.push(`${key.labels[i]}=${JSON.stringify(key.labels[i + 1])}`);
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * client_golang's suffix-collision rule, which the Pushgateway's consistency check applies: a
+ * summary or histogram `x` and a family `x_count` / `x_sum` (`x_bucket` for histograms) cannot
+ * both be exposed, since their samples would share names.
+ */
+function checkSuffixes(
+  name: string,
+  type: FamilyType,
+  typeAfter: (n: string) => FamilyType | undefined,
+): void {
+  const m = /^(.+)_(count|sum|bucket)$/.exec(name);
+  if (m !== null) {
+    const base = typeAfter(m[1]!);
+    if (base === 'histogram' || (base === 'summary' && m[2] !== 'bucket'))
+      throw new PushRejected(
+        `collected metric named ${JSON.stringify(name)} collides with previously collected ${base} named ${JSON.stringify(m[1])}`,
+        'type_conflict',
+      );
+  }
+  if (type === 'summary' || type === 'histogram') {
+    const suffixes = type === 'histogram' ? ['_count', '_sum', '_bucket'] : ['_count', '_sum'];
+    for (const suffix of suffixes)
+      if (typeAfter(name + suffix) !== undefined)
+        throw new PushRejected(
+          `collected histogram or summary named ${JSON.stringify(name)} collides with previously collected metric named ${JSON.stringify(name + suffix)}`,
+          'type_conflict',
+        );
+  }
+}
+
+function kindOf(type: FamilyType): MetricKind {
+  switch (type) {
+    case 'counter':
+      return 'sum';
+    case 'histogram':
+      return 'histogram';
+    case 'summary':
+      return 'summary';
+    case 'gauge':
+    case 'untyped':
+      return 'gauge';
+  }
+}
+
+function descriptor(name: string, type: FamilyType, help: string): MetricDescriptor {
+  return {
+    name,
+    unit: '',
+    description: help,
+    kind: kindOf(type),
+    monotonic: type === 'counter',
+    temporality: 'cumulative',
+    prometheus: { name, type },
+  };
+}
+
+/** Store a pushed sample; a counter or histogram that went down restarts (new start time). */
+function write(s: Series, p: PlannedSample, now: number): void {
+  if (p.point === undefined) {
+    if (p.type === 'counter' && (!s.filled || p.value < s.value)) s.startMs = now;
+    s.value = p.value;
+  } else {
+    const prev = s.point as HistogramPoint | SummaryPoint | undefined;
+    const reset = prev === undefined || p.point.count < prev.count;
+    s.point = { ...p.point, startMs: reset ? now : prev.startMs, timeMs: now };
+  }
+  s.timeMs = now;
+  s.updatedMs = now;
+  s.filled = true;
+}
