@@ -3,16 +3,20 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
+import { mountAlertsApi } from './alerting/alerts-api.js';
+import { createAlerting } from './alerting/create-alerting.js';
 import type { LoadResult } from './config/load.js';
 import type { ParsedConfig } from './config/schema.js';
 import { prometheusFamily } from './export/prometheus-naming.js';
 import { registerRuleGauges } from './export/rule-gauges.js';
+import { createOtlpExporter } from './export/otlp-exporter.js';
 import { SelfTelemetry } from './export/self-telemetry.js';
 import { createApiApp } from './http/api-server.js';
 import { createIngestServer } from './http/ingest-server.js';
 import { MemoryGuard } from './http/memory-guard.js';
 import { createMetricsServer } from './http/metrics-server.js';
 import { PushMeters } from './ingest/push-meters.js';
+import { PushGroups } from './ingest/pushgateway.js';
 import { ViewResolver } from './ingest/views.js';
 import type { Logger } from './log.js';
 import { buildReport, overallStatus, type OverallStatus } from './report/reliability-report.js';
@@ -53,6 +57,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     seriesTtlMs: config.limits.series_ttl,
   };
   const store = new Store({ limits, clock, familyOf: prometheusFamily });
+  const pushGroups = new PushGroups({ store, clock });
   const telemetry = new SelfTelemetry({
     store,
     clock,
@@ -88,6 +93,14 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     sources: () => sources.list(),
     overall: () => overall,
   });
+  const alerting = createAlerting({
+    config,
+    clock,
+    log,
+    meter: telemetry.provider.getMeter('vigil.alerting', VERSION),
+    apiAddress: () => addresses['api'],
+    onStateChange: () => saveState(),
+  });
 
   const stateFile = config.state.dir !== undefined ? new StateFile(config.state.dir, log, clock) : undefined;
   if (stateFile !== undefined) {
@@ -102,6 +115,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
         log.error({ err }, 'alert state in snapshot is invalid; starting without it');
       }
       log.info({ path: stateFile.path, trends, alerts }, 'state restored');
+      alerting.restore(saved['alerting']);
     }
   }
   const saveState = (): void => {
@@ -112,6 +126,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
         savedAt: new Date(clock()).toISOString(),
         trends: signals.snapshotTrends(),
         rules: rules.snapshot(),
+        alerting: alerting.snapshot(),
       });
     } catch (err) {
       log.error({ err }, 'cannot write state snapshot');
@@ -134,6 +149,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       log.warn({ rejected: tally.rejected, reasons: tally.messages }, 'push collection rejected points');
     await telemetry.collect();
   };
+  const otlp = createOtlpExporter({ config, env, store, telemetry, refresh, clock, log, version: VERSION });
 
   const evaluate = async (): Promise<void> => {
     await refresh();
@@ -153,6 +169,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
         );
     }
     overall = overallStatus(rules.alerts(), sources.list());
+    alerting.onEvaluation(rules.alerts(), now);
     telemetry.recordEvaluation(rules.lastEvalDurationMs / 1000);
     lastEvalMs = now;
   };
@@ -170,6 +187,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     sources = new SourceHealth(next.sources).carryOver(sources);
     signals.configure(next.signals, sources.measures());
     rules.configure(next.rules);
+    alerting.configure(next.alerting, config.evaluation_interval);
     currentConfig = next;
     telemetry.setReloadResult(true);
     log.info({ signals: Object.keys(next.signals).length, rules: next.rules.length }, 'config reloaded');
@@ -188,7 +206,8 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       sources: sources.list(),
       sections: currentConfig.report.sections,
       ingest: telemetry.ingestTotals(),
-      exporters: { otlp: { state: 'disabled', last_success: null } },
+      exporters: { otlp: otlp?.health() ?? { state: 'disabled', last_success: null } },
+      alerting: alerting.status(),
       includeTraces,
     });
 
@@ -207,6 +226,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
         signals.observe(resource, metric, unit, attrs, values, clock()),
     }),
     accepting: () => accepting,
+    prometheusPush: pushGroups,
     log,
   });
   const metrics = createMetricsServer({
@@ -221,6 +241,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     version: VERSION,
     reload,
     writeAuth: writeAuthorizer(config, env, log),
+    mountAlerting: (app, authorised) => mountAlertsApi(app, { alerting, authorised, log }),
     ready: () => {
       if (!accepting) return { ready: false, reason: 'shutting down' };
       if (!listening) return { ready: false, reason: 'listeners starting' };
@@ -255,6 +276,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   };
   tick();
   const evalTimer = setInterval(tick, evalIntervalMs);
+  otlp?.start();
   const stateTimer =
     stateFile === undefined ? undefined : setInterval(saveState, config.state.snapshot_interval);
   // Expiry runs on its own timer, scraped or not (the collector only expires during scrapes).
@@ -276,6 +298,8 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'shutting down');
+      // The OTLP flush gets what is left of 80% of shutdown_timeout; the rest is for closing.
+      const otlpDeadlineMs = clock() + config.shutdown_timeout * 0.8;
       accepting = false;
       clearInterval(evalTimer);
       clearInterval(sweepTimer);
@@ -283,6 +307,9 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       process.off('SIGHUP', onSighup);
       memory.stop();
       await evaluate().catch((err: unknown) => log.error({ err }, 'final evaluation failed'));
+      await alerting.flush(Math.min(5000, config.shutdown_timeout / 2));
+      alerting.stop();
+      await otlp?.shutdown(otlpDeadlineMs).catch((err: unknown) => log.error({ err }, 'OTLP flush failed'));
       saveState();
       await Promise.all(Object.values(servers).map((s) => closeServer(s)));
       await telemetry.shutdown().catch(() => undefined);

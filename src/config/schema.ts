@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { alertingSchema } from '../alerting/alerting-config.js';
 import { ExprError, parseExpr, signalUses, isReservedWord } from '../rules/expr.js';
 import { unitFactor } from '../signals/units.js';
+import { exportersSchema } from './exporters-schema.js';
 import { parseBytes, parseDurationMs, parseHostPort } from './units.js';
 
 /**
@@ -293,6 +295,10 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Alertmanager, webhooks, acknowledgements, escalation (SPEC §8; src/alerting/alerting-config.ts). */
+    alerting: alertingSchema.prefault({}),
+    /** The OTLP exporter (SPEC §7; src/config/exporters-schema.ts). */
+    exporters: exportersSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => checkReferences(c, ctx));

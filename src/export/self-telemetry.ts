@@ -4,6 +4,7 @@ import { AggregationTemporality, MeterProvider, MetricReader } from '@openteleme
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { SdkCollector } from '../ingest/sdk-collect.js';
 import type { IngestTally } from '../ingest/types.js';
+import { resourceIdentity } from '../store/resource.js';
 import type { Store } from '../store/store.js';
 
 class OnDemandReader extends MetricReader {
@@ -31,11 +32,14 @@ export interface SelfTelemetryOptions {
  */
 export class SelfTelemetry {
   readonly provider: MeterProvider;
+  /** Store identity of vigil's own resource: the OTLP exporter tells own data from ingested by it. */
+  readonly resourceKey: string;
   private readonly reader = new OnDemandReader();
   private readonly collector: SdkCollector;
   private readonly accepted: Counter;
   private readonly rejected: Counter;
   private readonly requests: Counter;
+  private readonly refused: Counter;
   private readonly scrapeDuration: Histogram;
   private readonly loopDelay: IntervalHistogram;
   private readonly evalDuration: Histogram;
@@ -53,6 +57,8 @@ export class SelfTelemetry {
       }),
       readers: [this.reader],
     });
+    const identity = ['service.name', 'vigil', 'service.instance.id', opts.instanceId];
+    this.resourceKey = resourceIdentity(identity).key;
     this.collector = new SdkCollector(opts.store);
     this.reloadAtMs = opts.clock();
     const meter = this.provider.getMeter('vigil', opts.version);
@@ -68,6 +74,11 @@ export class SelfTelemetry {
     this.requests = meter.createCounter('vigil.receiver.requests', {
       unit: '{request}',
       description: 'Ingest requests answered, by transport and HTTP status code.',
+    });
+    // Requests, not points: load shedding answers before reading the body, so the points are unknown.
+    this.refused = meter.createCounter('vigil.receiver.refused_requests', {
+      unit: '{request}',
+      description: 'Ingest requests refused (503/429: shutting down or over memory_soft_mib), by transport.',
     });
     this.scrapeDuration = meter.createHistogram('vigil.exporter.prometheus.scrape.duration', {
       unit: 's',
@@ -138,6 +149,7 @@ export class SelfTelemetry {
   /** Count one answered ingest request and what became of its points. */
   recordRequest(transport: Transport, status: number, tally: IngestTally | undefined): void {
     this.requests.add(1, { transport, code: String(status) });
+    if (status === 503 || status === 429) this.refused.add(1, { transport });
     if (tally === undefined) return;
     if (tally.accepted > 0) this.accepted.add(tally.accepted, { transport });
     this.acceptedTotal += tally.accepted;

@@ -11,6 +11,8 @@ export interface ApiServerOptions {
   reload: () => { ok: boolean; errors: string[] };
   /** Whether an `Authorization` header may call write endpoints (SPEC §8). */
   writeAuth: (authorization: string | undefined) => boolean;
+  /** Mounts the alerts API (src/alerting/alerts-api.ts) with this listener's write authorisation. */
+  mountAlerting?: (app: Express, authorised: (req: Request, res: Response) => boolean) => void;
 }
 
 /** The api listener (SPEC §2): health, the reliability report, reload. */
@@ -58,6 +60,7 @@ export function createApiApp(opts: ApiServerOptions): Express {
     if (r.ok) res.status(200).json({ status: 'reloaded' });
     else res.status(400).json({ status: 'failed', errors: r.errors });
   });
+  opts.mountAlerting?.(app, authorised);
   return app;
 }
 

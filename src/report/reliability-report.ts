@@ -15,6 +15,10 @@ export type OverallStatus = 'ok' | 'degraded' | 'down';
 export interface ExporterHealth {
   state: 'ok' | 'retrying' | 'circuit_open' | 'disabled';
   last_success: string | null;
+  /** Batches waiting in the sending queue (src/export/otlp-exporter.ts). */
+  queued_batches?: number;
+  /** Why the last failed attempt failed, while retrying or until the next success. */
+  last_error?: string | null;
 }
 
 export interface ReportInput {
@@ -28,6 +32,8 @@ export interface ReportInput {
   sections: Record<string, Record<string, string>>;
   ingest: { accepted_points: number; rejected_points: number; series: number };
   exporters: { otlp: ExporterHealth };
+  /** Alert delivery health and handling (src/alerting/alerting.ts `status()`). */
+  alerting?: Record<string, unknown>;
   includeTraces: boolean;
 }
 
@@ -153,6 +159,7 @@ export function buildReport(input: ReportInput): Record<string, unknown> {
     notes,
     ingest: input.ingest,
     exporters: input.exporters,
+    ...(input.alerting !== undefined ? { alerting: input.alerting } : {}),
   };
   if (input.includeTraces)
     report['traces'] = rules.list().map((r) => r.trace ?? { rule: r.name, expr: r.config.expr });

@@ -263,6 +263,7 @@ describe('GET /api/v2/diagnostics/reliability', () => {
         'notes',
         'ingest',
         'exporters',
+        'alerting',
         'traces',
       ].sort(),
     );
