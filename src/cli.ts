@@ -1,20 +1,24 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.js';
+import { parseDurationMs } from './config/units.js';
 import { exportRuleFile, isRuleFileFormat } from './rules/rule-file.js';
 import { createLogger } from './log.js';
 import { startVigil, VERSION } from './main.js';
 
-/** `vigil [serve] | check-config | rules export` — SPEC §1. */
+/** `vigil [serve] | check-config | rules export | demo` — SPEC §1. */
 
 const USAGE = `vigil ${VERSION} — OpenTelemetry-native reliability sidecar
 
 Usage:
   vigil [serve] [--config FILE]     run the sidecar (default config ./config.yaml, env VIGIL_CONFIG)
   vigil check-config [--config FILE]  validate the config; problems as file:line:col path: message
-  vigil rules export [--config FILE] [--format rules|prometheusrule] [--name NAME]
+  vigil rules export [--config FILE] [--format rules|prometheusrule] [--name NAME] [--interval D]
                                     print the signals and rules as a Prometheus rule file, or as a
-                                    Kubernetes PrometheusRule named NAME (default vigil-rules)
+                                    Kubernetes PrometheusRule named NAME (default vigil-rules); the
+                                    group interval is D (default the config's evaluation_interval)
+  vigil demo [--config FILE] [--speed N] [--duration D]
+                                    vigil plus simulated services and staged incidents (README "Demo")
   vigil --version | --help
 `;
 
@@ -26,6 +30,9 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       format: { type: 'string' },
       name: { type: 'string' },
+      interval: { type: 'string' },
+      speed: { type: 'string' },
+      duration: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -61,7 +68,16 @@ async function main(argv: string[]): Promise<number> {
       for (const e of loaded.errors) process.stderr.write(`${e}\n`);
       return 1;
     }
-    const out = exportRuleFile(loaded.config, { format, name: values.name, source: configPath });
+    const intervalMs = values.interval === undefined ? undefined : parseDurationMs(values.interval);
+    if (values.interval !== undefined && !(intervalMs !== undefined && intervalMs >= 1000)) {
+      process.stderr.write(`invalid --interval "${values.interval}" (a duration of at least 1s, e.g. 30s)\n`);
+      return 2;
+    }
+    const exported = {
+      ...loaded.config,
+      evaluation_interval: intervalMs ?? loaded.config.evaluation_interval,
+    };
+    const out = exportRuleFile(exported, { format, name: values.name, source: configPath });
     for (const w of out.warnings) process.stderr.write(`vigil rules export: warning: ${w}\n`);
     if (!out.ok) {
       for (const e of out.errors) process.stderr.write(`vigil rules export: ${e}\n`);
@@ -69,6 +85,14 @@ async function main(argv: string[]): Promise<number> {
     }
     process.stdout.write(out.text);
     return 0;
+  }
+  if (command === 'demo') {
+    const { runDemoCommand } = await import('./demo/command.js');
+    return runDemoCommand({
+      config: values.config ?? process.env['VIGIL_CONFIG'],
+      speed: values.speed,
+      duration: values.duration,
+    });
   }
   if (command !== 'serve') {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
