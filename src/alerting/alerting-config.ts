@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDurationMs } from '../config/units.js';
+import { durationMs } from '../config/value-schemas.js';
 
 /**
  * The `alerting` config key (SPEC §8). Kept beside the code that uses it and plugged into the one
@@ -7,22 +7,7 @@ import { parseDurationMs } from '../config/units.js';
  * `file:line:col` like every other key. Durations come out in ms.
  */
 
-const duration = (min: number, what: string) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDurationMs(v);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `invalid duration ${JSON.stringify(v)} (use e.g. 30s, 5m, 4h)`,
-      });
-      return z.NEVER;
-    }
-    if (ms < min) {
-      ctx.addIssue({ code: 'custom', message: `${what} must be at least ${min} ms` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = (min: number, what: string) => durationMs(min, what);
 
 const httpUrl = z.string().refine((v) => {
   try {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseBytes, parseDurationMs } from './units.js';
+import { durationMs, sizeBytes } from './value-schemas.js';
 
 /**
  * `exporters.otlp` (SPEC §7). Key names follow the OpenTelemetry Collector's otlphttp exporter
@@ -10,29 +10,8 @@ import { parseBytes, parseDurationMs } from './units.js';
  * defaults (src/config/otlp-env.ts), so the file always wins over the environment.
  */
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDurationMs(v);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `invalid duration ${JSON.stringify(v)} (use e.g. 500ms, 15s, 5m, 1h)`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const n = parseBytes(v);
-  if (n === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `invalid size ${JSON.stringify(v)} (use e.g. 64MiB, 512KiB, 1000000)`,
-    });
-    return z.NEVER;
-  }
-  return n;
-});
+const duration = durationMs();
+const bytes = sizeBytes;
 
 const atLeast = (minMs: number, what: string) =>
   duration.refine((ms) => ms >= minMs, `${what} must be at least ${minMs} ms`);

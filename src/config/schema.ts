@@ -3,7 +3,7 @@ import { alertingSchema } from '../alerting/alerting-config.js';
 import { ExprError, parseExpr, signalUses, isReservedWord } from '../rules/expr.js';
 import { unitFactor } from '../signals/units.js';
 import { exportersSchema } from './exporters-schema.js';
-import { parseBytes, parseDurationMs, parseHostPort } from './units.js';
+import { durationMs, listenAddress, sizeBytes } from './value-schemas.js';
 
 /**
  * The one config schema (SPEC §1–§4): YAML keys are snake_case as in the contract; values with
@@ -11,39 +11,9 @@ import { parseBytes, parseDurationMs, parseHostPort } from './units.js';
  * Unknown keys are errors (`strict`), so a typo never silently keeps a default.
  */
 
-const duration = (what = 'duration') =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDurationMs(v);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `invalid ${what} ${JSON.stringify(v)} (use e.g. 500ms, 15s, 5m, 1h)`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const n = parseBytes(v);
-  if (n === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `invalid size ${JSON.stringify(v)} (use e.g. 8MiB, 512KiB, 1000000)`,
-    });
-    return z.NEVER;
-  }
-  return n;
-});
-
-const listen = z.string().transform((v, ctx) => {
-  const hp = parseHostPort(v);
-  if (hp === undefined) {
-    ctx.addIssue({ code: 'custom', message: `invalid listen address ${JSON.stringify(v)} (use host:port)` });
-    return z.NEVER;
-  }
-  return hp;
-});
+const duration = (what = 'duration') => durationMs(0, what);
+const bytes = sizeBytes;
+const listen = listenAddress;
 
 const positiveInt = z.number().int().positive();
 
