@@ -5,8 +5,14 @@ import process from 'node:process';
 import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/**
+ * `npm run bench -- --quick` (a smoke run for CI, under a minute): the parent passes it to each
+ * section's child as VIGIL_BENCH_QUICK=1; sections shorten their runs and shrink their data.
+ */
+export const QUICK = process.env.VIGIL_BENCH_QUICK === '1' || process.argv.includes('--quick');
+
 /** Runs per measurement; every figure reported is the median of these. */
-export const RUNS = 5;
+export const RUNS = QUICK ? 2 : 5;
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

@@ -31,13 +31,14 @@ limits:
 
 /**
  * Starts vigil and resolves once it logs "vigil started", with the base URL of each listener
- * (from its `listening` log lines) and `stop()`.
+ * (from its `listening` log lines) and `stop()`. `nodeArgs` go to node before the CLI (e.g.
+ * `--cpu-prof`).
  */
-export async function startVigil(configYaml = BENCH_CONFIG) {
+export async function startVigil(configYaml = BENCH_CONFIG, { nodeArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, configYaml);
-  const proc = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--config', configFile], {
     // The config decides the log level: an inherited VIGIL_LOG_LEVEL could hide the port lines.
     env: { ...process.env, VIGIL_LOG_LEVEL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -78,7 +79,7 @@ export async function startVigil(configYaml = BENCH_CONFIG) {
     await stop(); // a vigil that never started must not outlive the benchmark
     throw err;
   }
-  return { pid: proc.pid, ingest: urls.ingest, metrics: urls.metrics, stop };
+  return { pid: proc.pid, ingest: urls.ingest, metrics: urls.metrics, api: urls.api, stop };
 }
 
 let ticksPerSecond;
@@ -103,4 +104,14 @@ export function cpuAccount(pid) {
   // schedstat: time on a CPU, time waiting on a run queue (ns), timeslices.
   const [, waitedNs] = schedstat.trim().split(' ').map(Number);
   return { cpu: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond, waited: waitedNs / 1e9 };
+}
+
+/** Resident set size of process `pid` (VmRSS), in bytes; undefined where there is no /proc. */
+export function rssBytes(pid) {
+  try {
+    const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? undefined : Number(kib) * 1024;
+  } catch {
+    return undefined;
+  }
 }

@@ -15,10 +15,10 @@ import {
   otlpRequestType,
   POINTS_PER_REQUEST,
 } from '../lib/data.mjs';
-import { compareRates, median, RUNS, SLICE_MS } from '../lib/measure.mjs';
+import { compareRates, median, QUICK, RUNS, SLICE_MS } from '../lib/measure.mjs';
 
-const RUN_MS = 300;
-const WARMUP_MS = 300;
+const RUN_MS = QUICK ? 160 : 300;
+const WARMUP_MS = QUICK ? 160 : 300;
 
 export const METHOD =
   `B0: in one process, calls per second of each decoder over the ${POINTS_PER_REQUEST}-point ` +
