@@ -143,16 +143,22 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   let listening = false;
 
   /** SDK-held data into the store: before a scrape, and on every evaluation tick. */
-  const refresh = async (): Promise<void> => {
+  const collectPushed = async (): Promise<void> => {
     const tally = await meters.collect();
     if (tally.rejected > 0)
       log.warn({ rejected: tally.rejected, reasons: tally.messages }, 'push collection rejected points');
+  };
+  const refresh = async (): Promise<void> => {
+    await collectPushed();
     await telemetry.collect();
   };
   const otlp = createOtlpExporter({ config, env, store, telemetry, refresh, clock, log, version: VERSION });
 
   const evaluate = async (): Promise<void> => {
-    await refresh();
+    // Pushed data must reach the signals every tick; vigil's own instruments only when a signal
+    // reads them (scrapes and exports collect them anyway): most of an idle tick's cost.
+    if (signals.readsMetricPrefix('vigil.')) await refresh();
+    else await collectPushed();
     const now = clock();
     signals.tick(now);
     sources.tick(signals, now);

@@ -151,6 +151,21 @@ export function expHistogramBuckets(p: ExpHistogramPoint): Array<[number, number
   return out;
 }
 
+/**
+ * `,le="<bound>"} ` per bound, cached by bounds array: the store shares one bounds array between
+ * the points of a layout, so formatting bounds (String(number) is not cheap) happens once per
+ * layout instead of once per bucket per scrape.
+ */
+const leCache = new WeakMap<readonly number[], readonly string[]>();
+function leLabels(bounds: readonly number[]): readonly string[] {
+  let le = leCache.get(bounds);
+  if (le === undefined) {
+    le = bounds.map((b) => `,le="${formatValue(b)}"} `);
+    leCache.set(bounds, le);
+  }
+  return le;
+}
+
 /** The samples of one series, or '' while it holds no point. */
 function seriesText(name: string, stream: MetricStream, s: Series): string {
   if (!s.filled) return '';
@@ -161,11 +176,13 @@ function seriesText(name: string, stream: MetricStream, s: Series): string {
       return `${name}{${labels}} ${formatValue(s.value)}\n`;
     case 'histogram': {
       const p = s.point as HistogramPoint;
+      const le = leLabels(p.bounds);
+      const head = `${name}_bucket{${labels}`;
       let out = '';
       let cum = 0;
-      for (let i = 0; i < p.bounds.length; i++) {
+      for (let i = 0; i < le.length; i++) {
         cum += p.bucketCounts[i]!;
-        out += `${name}_bucket{${labels},le="${formatValue(p.bounds[i]!)}"} ${cum}\n`;
+        out += head + le[i]! + cum + '\n';
       }
       return out + histogramTail(name, labels, p.count, p.sum);
     }

@@ -139,6 +139,12 @@ export class SignalEngine implements SignalLookup {
     yield* this.extraMeasures;
   }
 
+  /** Whether some signal (or source) reads a metric whose name starts with `prefix`. */
+  readsMetricPrefix(prefix: string): boolean {
+    for (const metric of this.metrics.keys()) if (metric.startsWith(prefix)) return true;
+    return false;
+  }
+
   /** Whether raw observations of `metric` are wanted (some signal reads it). */
   wants(metric: string): boolean {
     return this.metrics.has(metric);

@@ -123,6 +123,14 @@ export class Trend {
   /** Latest time seen, so toJSON (which JSON.stringify calls without a time) knows what is current. */
   private latestMs = -Infinity;
   private rejectedCount = 0;
+  /**
+   * Bumped by every accepted `add`. buckets() and direction() depend only on it and on the bucket
+   * `nowMs` falls in, so they are memoised on both: a report reads every trend, and between two
+   * evaluation ticks nothing has changed.
+   */
+  private version = 0;
+  private bucketsMemo: { key: number; version: number; value: TrendBucket[] } | undefined;
+  private directionMemo: { key: number; version: number; value: TrendDirection } | undefined;
 
   constructor(options: TrendOptions = {}) {
     this.bucketMs = options.bucketMs ?? TREND_BUCKET_MS;
@@ -172,15 +180,20 @@ export class Trend {
     if (t < slot.firstT) slot.firstT = t;
     if (t > slot.lastT) slot.lastT = t;
     if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.version++;
     return true;
   }
 
   /** Non-empty buckets of the last `bucketCount`, oldest first (the last may still be filling). */
   buckets(nowMs: number): TrendBucket[] {
+    const key = Math.floor(nowMs / this.bucketMs);
+    const memo = this.bucketsMemo;
+    if (memo !== undefined && memo.key === key && memo.version === this.version) return memo.value.slice();
     const out: TrendBucket[] = [];
     this.forEachKept(nowMs, (s, startMs) => {
       out.push({ startMs, avg: s.sum / s.count, min: s.min, max: s.max, count: s.count });
     });
+    this.bucketsMemo = { key, version: this.version, value: out.slice() };
     return out;
   }
 
@@ -197,6 +210,15 @@ export class Trend {
 
   /** Rising, falling or flat over the direction window; see the module comment. */
   direction(nowMs: number): TrendDirection {
+    const key = Math.floor(nowMs / this.bucketMs);
+    const memo = this.directionMemo;
+    if (memo !== undefined && memo.key === key && memo.version === this.version) return memo.value;
+    const value = this.computeDirection(nowMs);
+    this.directionMemo = { key, version: this.version, value };
+    return value;
+  }
+
+  private computeDirection(nowMs: number): TrendDirection {
     const fit = this.fit(nowMs);
     if (fit === undefined || fit.samples < 2 || fit.spanMs < this.minSpanMs) return 'flat';
     const scale = Math.abs(fit.mean);

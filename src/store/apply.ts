@@ -59,6 +59,10 @@ export function applyHistogram(
     };
   } else if (prev === undefined || p.timeMs >= prev.timeMs || stream.desc.temporality === 'delta') {
     // A delta point with new bounds restarts the accumulation: buckets cannot be re-binned.
+    // Unchanged bounds keep the series' existing array: one array per layout over time, so the
+    // exposition's per-layout `le` label cache stays warm and old arrays can be collected.
+    if (prev !== undefined && prev.bounds !== p.bounds && sameBounds(prev.bounds, p.bounds))
+      (p as { bounds: readonly number[] }).bounds = prev.bounds;
     s.point = p;
   }
   s.updatedMs = nowMs;
