@@ -8,7 +8,7 @@ import { QUICK } from '../lib/measure.mjs';
 import { profileVigil } from '../lib/profile.mjs';
 import { cpuAccount, rssBytes, startVigil } from '../lib/vigil-process.mjs';
 
-const IDLE_S = QUICK ? 20 : 60;
+const IDLE_S = QUICK ? 10 : 60;
 /** Start-up work (config, JIT of the first ticks) is not idle: the clock starts after this. */
 const SETTLE_MS = QUICK ? 1000 : 2000;
 const GOAL_RSS_MIB = 80;
