@@ -21,7 +21,7 @@ export interface ExpositionSink {
 
 export interface ExpositionOptions {
   openMetrics: boolean;
-  /** Yield to the event loop after this much synchronous work (default 8 ms). */
+  /** Yield to the event loop after this much synchronous work (default 4 ms: B4 longest block 18 → 9 ms, same total). */
   yieldEveryMs?: number;
   /** Chunk size handed to the sink (default 64 KiB of text). */
   chunkChars?: number;
@@ -238,7 +238,7 @@ export async function writeExposition(
   sink: ExpositionSink,
   opts: ExpositionOptions,
 ): Promise<void> {
-  const yieldEveryMs = opts.yieldEveryMs ?? 8;
+  const yieldEveryMs = opts.yieldEveryMs ?? 4;
   const chunkChars = opts.chunkChars ?? 64 * 1024;
   let buf = '';
   let sliceStart = performance.now();
