@@ -1,6 +1,6 @@
 import { applyExpHistogram, applyHistogram, applyNumber, applySummary } from '../store/apply.js';
 import type { ResourceEntry } from '../store/resource.js';
-import { canonicalAttrs, type Series } from '../store/series.js';
+import type { Series } from '../store/series.js';
 import type { MetricStream, Store } from '../store/store.js';
 import type {
   ExpBuckets,
@@ -220,9 +220,6 @@ const NO_RECORDED_VALUE = 1;
 
 /** The explicit_bounds of every histogram point that has none: one frozen array, not one each. */
 const NO_BOUNDS: readonly number[] = Object.freeze([]);
-
-/** The canonical key of a series without attributes, for points whose raw key is empty. */
-const EMPTY_KEY = canonicalAttrs([]).key;
 
 const KIND_NAMES: Record<MetricKind, string> = {
   sum: 'Sum',
@@ -533,17 +530,11 @@ class ProtoDecoder {
       return;
     }
     const key = this.rawKey(start, end, T_NUM_ATTRIBUTES, attrStart, attrEnd, split);
-    let s = stream.lookup(key) ?? (key === '' ? stream.series.get(EMPTY_KEY) : undefined);
-    if (s === undefined) {
-      // Validate before creating the series, so an invalid point never leaves an empty one behind.
-      const bad = checkNumber(value, stream.desc.monotonic);
-      if (bad !== null) return this.invalid(name, bad);
-      s = this.newSeries(stream, key, start, end, T_NUM_ATTRIBUTES);
-      if (s === undefined) return;
-    }
-    const bad = applyNumber(stream, s, startMs, timeMs, value, this.nowMs);
-    if (bad !== null) this.invalid(name, bad);
-    else this.tally.accepted++;
+    // The check runs only on a miss (`??`): a known series' points are checked when applied.
+    const s =
+      stream.lookup(key) ??
+      this.newSeries(stream, key, start, end, T_NUM_ATTRIBUTES, checkNumber(value, stream.desc.monotonic));
+    if (s !== undefined) this.applied(name, applyNumber(stream, s, startMs, timeMs, value, this.nowMs));
   }
 
   private histogramPoint(stream: MetricStream, start: number, end: number): void {
@@ -645,16 +636,10 @@ class ProtoDecoder {
     if (bounds !== undefined) p.bounds = bounds;
     const name = stream.desc.name;
     const key = this.rawKey(start, end, T_HIST_ATTRIBUTES, attrStart, attrEnd, split);
-    let s = stream.lookup(key) ?? (key === '' ? stream.series.get(EMPTY_KEY) : undefined);
-    if (s === undefined) {
-      const bad = checkHistogram(p);
-      if (bad !== null) return this.invalid(name, bad);
-      s = this.newSeries(stream, key, start, end, T_HIST_ATTRIBUTES);
-      if (s === undefined) return;
-    }
-    const bad = applyHistogram(stream, s, p, this.nowMs);
-    if (bad !== null) this.invalid(name, bad);
-    else this.tally.accepted++;
+    // The check runs only on a miss (`??`): a known series' points are checked when applied.
+    const s =
+      stream.lookup(key) ?? this.newSeries(stream, key, start, end, T_HIST_ATTRIBUTES, checkHistogram(p));
+    if (s !== undefined) this.applied(name, applyHistogram(stream, s, p, this.nowMs));
   }
 
   private expHistogramPoint(stream: MetricStream, start: number, end: number): void {
@@ -733,16 +718,10 @@ class ProtoDecoder {
     if ((flags & NO_RECORDED_VALUE) !== 0) return;
     const name = stream.desc.name;
     const key = this.rawKey(start, end, T_EXP_ATTRIBUTES, attrStart, attrEnd, split);
-    let s = stream.lookup(key) ?? (key === '' ? stream.series.get(EMPTY_KEY) : undefined);
-    if (s === undefined) {
-      const bad = checkExpHistogram(p);
-      if (bad !== null) return this.invalid(name, bad);
-      s = this.newSeries(stream, key, start, end, T_EXP_ATTRIBUTES);
-      if (s === undefined) return;
-    }
-    const bad = applyExpHistogram(stream, s, p, this.nowMs);
-    if (bad !== null) this.invalid(name, bad);
-    else this.tally.accepted++;
+    // The check runs only on a miss (`??`): a known series' points are checked when applied.
+    const s =
+      stream.lookup(key) ?? this.newSeries(stream, key, start, end, T_EXP_ATTRIBUTES, checkExpHistogram(p));
+    if (s !== undefined) this.applied(name, applyExpHistogram(stream, s, p, this.nowMs));
   }
 
   /** Merge one Buckets message into `into` (a repeated message field merges: counts append). */
@@ -824,14 +803,14 @@ class ProtoDecoder {
     if ((flags & NO_RECORDED_VALUE) !== 0) return;
     const name = stream.desc.name;
     const key = this.rawKey(start, end, T_SUMMARY_ATTRIBUTES, attrStart, attrEnd, split);
-    let s = stream.lookup(key) ?? (key === '' ? stream.series.get(EMPTY_KEY) : undefined);
-    if (s === undefined) {
-      const bad = checkSummary(p);
-      if (bad !== null) return this.invalid(name, bad);
-      s = this.newSeries(stream, key, start, end, T_SUMMARY_ATTRIBUTES);
-      if (s === undefined) return;
-    }
-    const bad = applySummary(s, p, this.nowMs);
+    // The check runs only on a miss (`??`): a known series' points are checked when applied.
+    const s =
+      stream.lookup(key) ?? this.newSeries(stream, key, start, end, T_SUMMARY_ATTRIBUTES, checkSummary(p));
+    if (s !== undefined) this.applied(name, applySummary(s, p, this.nowMs));
+  }
+
+  /** Count the outcome of applying a point. */
+  private applied(name: string, bad: Invalid | null): void {
     if (bad !== null) this.invalid(name, bad);
     else this.tally.accepted++;
   }
@@ -901,14 +880,23 @@ class ProtoDecoder {
     return key;
   }
 
-  /** The slow path: decode the attributes and find or create the series under the limits. */
+  /**
+   * The slow path for a point whose raw attribute bytes are not known: `bad` is the point's own
+   * check, so an invalid point never leaves an empty series behind; otherwise decode the
+   * attributes and find or create the series under the limits. Undefined (counted) when refused.
+   */
   private newSeries(
     stream: MetricStream,
     rawKey: string,
     start: number,
     end: number,
     attrTag: number,
+    bad: Invalid | null,
   ): Series | undefined {
+    if (bad !== null) {
+      this.invalid(stream.desc.name, bad);
+      return undefined;
+    }
     const saved = this.r.pos;
     const attrs: string[] = [];
     this.attributes(start, end, attrTag, attrs);
