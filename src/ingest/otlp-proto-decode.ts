@@ -450,6 +450,7 @@ class ProtoDecoder {
     }
 
     r.pos = dataStart;
+    let index = 0;
     while (r.pos < dataEnd) {
       const tag = r.tag(dataEnd);
       if (tag !== T_DATA_POINTS) {
@@ -460,10 +461,10 @@ class ProtoDecoder {
       switch (kind) {
         case 'sum':
         case 'gauge':
-          this.numberPoint(stream, r.pos, e);
+          this.numberPoint(stream, r.pos, e, index++);
           break;
         case 'histogram':
-          this.histogramPoint(stream, r.pos, e);
+          this.histogramPoint(stream, r.pos, e, index++);
           break;
         case 'exponential_histogram':
           this.expHistogramPoint(stream, r.pos, e);
@@ -479,7 +480,7 @@ class ProtoDecoder {
   // -- points -----------------------------------------------------------------------------------
 
   /** The hot path: no allocation beyond the raw-key string when the series is known. */
-  private numberPoint(stream: MetricStream, start: number, end: number): void {
+  private numberPoint(stream: MetricStream, start: number, end: number, index: number): void {
     const r = this.r;
     let attrStart = -1;
     let attrEnd = -1;
@@ -529,15 +530,19 @@ class ProtoDecoder {
       this.tally.reject('invalid_value', `${name}: data point has neither as_double nor as_int`);
       return;
     }
-    const key = this.rawKey(start, end, T_NUM_ATTRIBUTES, attrStart, attrEnd, split);
-    // The check runs only on a miss (`??`): a known series' points are checked when applied.
-    const s =
-      stream.lookup(key) ??
-      this.newSeries(stream, key, start, end, T_NUM_ATTRIBUTES, checkNumber(value, stream.desc.monotonic));
+    let s = split ? undefined : this.sameAsLastTime(stream, index, attrStart, attrEnd);
+    if (s === undefined) {
+      const key = this.rawKey(start, end, T_NUM_ATTRIBUTES, attrStart, attrEnd, split);
+      // The check runs only on a miss (`??`): a known series' points are checked when applied.
+      s =
+        stream.lookup(key) ??
+        this.newSeries(stream, key, start, end, T_NUM_ATTRIBUTES, checkNumber(value, stream.desc.monotonic));
+      if (s !== undefined) this.remember(stream, index, s, key, split);
+    }
     if (s !== undefined) this.applied(name, applyNumber(stream, s, startMs, timeMs, value, this.nowMs));
   }
 
-  private histogramPoint(stream: MetricStream, start: number, end: number): void {
+  private histogramPoint(stream: MetricStream, start: number, end: number, index: number): void {
     const r = this.r;
     let attrStart = -1;
     let attrEnd = -1;
@@ -635,10 +640,13 @@ class ProtoDecoder {
     if ((flags & NO_RECORDED_VALUE) !== 0) return;
     if (bounds !== undefined) p.bounds = bounds;
     const name = stream.desc.name;
-    const key = this.rawKey(start, end, T_HIST_ATTRIBUTES, attrStart, attrEnd, split);
-    // The check runs only on a miss (`??`): a known series' points are checked when applied.
-    const s =
-      stream.lookup(key) ?? this.newSeries(stream, key, start, end, T_HIST_ATTRIBUTES, checkHistogram(p));
+    let s = split ? undefined : this.sameAsLastTime(stream, index, attrStart, attrEnd);
+    if (s === undefined) {
+      const key = this.rawKey(start, end, T_HIST_ATTRIBUTES, attrStart, attrEnd, split);
+      // The check runs only on a miss (`??`): a known series' points are checked when applied.
+      s = stream.lookup(key) ?? this.newSeries(stream, key, start, end, T_HIST_ATTRIBUTES, checkHistogram(p));
+      if (s !== undefined) this.remember(stream, index, s, key, split);
+    }
     if (s !== undefined) this.applied(name, applyHistogram(stream, s, p, this.nowMs));
   }
 
@@ -807,6 +815,32 @@ class ProtoDecoder {
     const s =
       stream.lookup(key) ?? this.newSeries(stream, key, start, end, T_SUMMARY_ATTRIBUTES, checkSummary(p));
     if (s !== undefined) this.applied(name, applySummary(s, p, this.nowMs));
+  }
+
+  /**
+   * The fastest path. A client exports a metric's series in the same order every time, so the
+   * stream remembers which series each point position held last time; if this point's attribute
+   * bytes equal that series' raw key, it is the same series: no latin1 string, no hash lookup
+   * (together ~20% of decoding, bench B0/B1). Anything else falls through to `lookup`.
+   */
+  private sameAsLastTime(
+    stream: MetricStream,
+    index: number,
+    attrStart: number,
+    attrEnd: number,
+  ): Series | undefined {
+    const c = stream.recent[index];
+    if (c === undefined || attrStart < 0) return undefined;
+    const raw = c.rawKey;
+    if (raw === undefined || !this.r.equalsLatin1(raw, attrStart, attrEnd)) return undefined;
+    // A series the sweep (or a Pushgateway replace) removed must not be written to.
+    return stream.series.get(c.key) === c ? c : undefined;
+  }
+
+  private remember(stream: MetricStream, index: number, s: Series, rawKey: string, split: boolean): void {
+    if (split || rawKey === '') return;
+    s.rawKey = rawKey;
+    stream.recent[index] = s;
   }
 
   /** Count the outcome of applying a point. */

@@ -268,6 +268,12 @@ export class ProtoReader {
   }
 
   /** True when bytes [a, a+n) equal bytes [b, b+n). */
+  /** Whether bytes [start, end) are the latin1 string `s` (a raw key made by `latin1`). */
+  equalsLatin1(s: string, start: number, end: number): boolean {
+    // A native slice and a memcmp beat a charCodeAt loop over the (external) string by far.
+    return s.length === end - start && this.latin1(start, end) === s;
+  }
+
   sameBytes(a: number, b: number, n: number): boolean {
     const buf = this.buf;
     for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;

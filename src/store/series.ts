@@ -29,6 +29,8 @@ export class Series {
    * series still count towards the series limits.
    */
   pinned = false;
+  /** The raw attribute bytes (latin1) the OTLP decoder last found this series by. */
+  rawKey: string | undefined = undefined;
   /** Exposition caches owned by the serialiser (label string); reset when the series is recreated. */
   labels: string | undefined;
 

@@ -42,6 +42,8 @@ export class MetricStream {
    * path finds a known series without decoding or sorting its attributes.
    */
   readonly aliases = new Map<string, Series>();
+  /** Decoder cache: the series each point position held in the last request (see the OTLP decoder). */
+  readonly recent: Array<Series | undefined> = [];
   /** Serialiser cache: the label prefix shared by every series of this stream. */
   labelPrefix: string | undefined;
 

@@ -592,6 +592,38 @@ describe('decodeOtlpProto', () => {
     });
   });
 
+  // Regression guards for the positional fast path (a point is matched to the series its position
+  // held in the last request when the attribute bytes are equal).
+  describe('same series order as last time', () => {
+    const pts = (order: string[], value: number) =>
+      order.map((route) => ({ asDouble: value, timeUnixNano: T0, attributes: [str('route', route)] }));
+    const seriesValue = (store: Store, route: string): number | undefined => {
+      for (const st of store.streams.values())
+        for (const s of st.series.values()) if (s.attrs[1] === route) return s.value;
+      return undefined;
+    };
+
+    it('finds the right series when the order changes', () => {
+      const store = newStore();
+      decode(encode(request([counter('c', pts(['/a', '/b', '/c'], 1))])), store);
+      decode(encode(request([counter('c', pts(['/c', '/a', '/b'], 5))])), store);
+      expect(['/a', '/b', '/c'].map((r) => seriesValue(store, r))).toEqual([5, 5, 5]);
+      expect(store.size).toBe(3);
+    });
+
+    it('never writes to a series the store has removed since', () => {
+      const store = newStore();
+      decode(encode(request([counter('c', pts(['/a', '/b'], 1))])), store);
+      const stream = [...store.streams.values()][0]!;
+      const a = [...stream.series.values()].find((x) => x.attrs[1] === '/a')!;
+      expect(store.removeSeries(stream, a)).toBe(true); // the stream lives on with /b
+      decode(encode(request([counter('c', pts(['/a', '/b'], 7))])), store);
+      expect(store.size).toBe(2);
+      expect(seriesValue(store, '/a')).toBe(7);
+      expect(a.value).toBe(1); // the removed series was not touched
+    });
+  });
+
   describe('point validation and limits', () => {
     it('lands the valid points of a request and counts the invalid ones with messages', () => {
       const body = encode(
