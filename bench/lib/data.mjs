@@ -150,7 +150,7 @@ export function loadStore(bodies) {
 
 /** protobufjs's type for ExportMetricsServiceRequest, from the .proto next to the benchmarks. */
 export function otlpRequestType() {
-  const file = fileURLToPath(new URL('../otlp-metrics.proto', import.meta.url));
+  const file = fileURLToPath(new URL('../../test/fixtures/otlp/otlp-metrics.proto', import.meta.url));
   return protobuf.loadSync(file).lookupType('otlp.ExportMetricsServiceRequest');
 }
 

@@ -1,76 +1,24 @@
+import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 
 /**
  * An independent OTLP decoder for tests: protobufjs over the public opentelemetry-proto schema
- * (collector/metrics/v1/metrics_service.proto, metrics/v1/metrics.proto, common/v1/common.proto,
- * resource/v1/resource.proto, condensed into one package; field numbers and types unchanged).
+ * (test/fixtures/otlp/otlp-metrics.proto: the metrics service messages condensed into one
+ * package; field numbers and types unchanged).
  * OTLP/JSON is read through the same message types (`fromObject`), so both encodings come out in
  * one normalised shape and a test can compare them.
  */
 
-const OTLP_PROTO = `
-syntax = "proto3";
-package otlp;
-message ExportMetricsServiceRequest { repeated ResourceMetrics resource_metrics = 1; }
-message ExportMetricsServiceResponse { ExportMetricsPartialSuccess partial_success = 1; }
-message ExportMetricsPartialSuccess { int64 rejected_data_points = 1; string error_message = 2; }
-message AnyValue {
-  oneof value {
-    string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4;
-    ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7;
-  }
+/** The schema text; `packed: false` writes repeated numbers unpacked, as some senders do. */
+export function otlpSchema(packed = true): string {
+  const text = readFileSync(new URL('../fixtures/otlp/otlp-metrics.proto', import.meta.url), 'utf8');
+  return packed
+    ? text
+    : text.replace(/(repeated (?:fixed64|double|uint64) \w+ = \d+);/g, '$1 [packed = false];');
 }
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
-message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
-message ResourceMetrics { Resource resource = 1; repeated ScopeMetrics scope_metrics = 2; string schema_url = 3; }
-message ScopeMetrics { InstrumentationScope scope = 1; repeated Metric metrics = 2; string schema_url = 3; }
-message Metric {
-  string name = 1; string description = 2; string unit = 3;
-  oneof data { Gauge gauge = 5; Sum sum = 7; Histogram histogram = 9; ExponentialHistogram exponential_histogram = 10; Summary summary = 11; }
-  repeated KeyValue metadata = 12;
-}
-enum AggregationTemporality {
-  AGGREGATION_TEMPORALITY_UNSPECIFIED = 0; AGGREGATION_TEMPORALITY_DELTA = 1; AGGREGATION_TEMPORALITY_CUMULATIVE = 2;
-}
-message Gauge { repeated NumberDataPoint data_points = 1; }
-message Sum { repeated NumberDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; bool is_monotonic = 3; }
-message Histogram { repeated HistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
-message ExponentialHistogram { repeated ExponentialHistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
-message Summary { repeated SummaryDataPoint data_points = 1; }
-message NumberDataPoint {
-  repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
-  oneof value { double as_double = 4; sfixed64 as_int = 6; }
-  repeated Exemplar exemplars = 5; uint32 flags = 8;
-}
-message HistogramDataPoint {
-  repeated KeyValue attributes = 9; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
-  fixed64 count = 4; optional double sum = 5; repeated fixed64 bucket_counts = 6;
-  repeated double explicit_bounds = 7; repeated Exemplar exemplars = 8; uint32 flags = 10;
-  optional double min = 11; optional double max = 12;
-}
-message ExponentialHistogramDataPoint {
-  repeated KeyValue attributes = 1; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
-  fixed64 count = 4; optional double sum = 5; sint32 scale = 6; fixed64 zero_count = 7;
-  Buckets positive = 8; Buckets negative = 9; uint32 flags = 10; repeated Exemplar exemplars = 11;
-  optional double min = 12; optional double max = 13; double zero_threshold = 14;
-  message Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2; }
-}
-message SummaryDataPoint {
-  repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
-  fixed64 count = 4; double sum = 5; repeated ValueAtQuantile quantile_values = 6; uint32 flags = 8;
-  message ValueAtQuantile { double quantile = 1; double value = 2; }
-}
-message Exemplar {
-  repeated KeyValue filtered_attributes = 7; fixed64 time_unix_nano = 2;
-  oneof value { double as_double = 3; sfixed64 as_int = 6; } bytes span_id = 4; bytes trace_id = 5;
-}
-`;
 
-const root = protobuf.parse(OTLP_PROTO).root;
+const root = protobuf.parse(otlpSchema()).root;
 export const RequestType = root.lookupType('otlp.ExportMetricsServiceRequest');
 export const ResponseType = root.lookupType('otlp.ExportMetricsServiceResponse');
 

@@ -23,6 +23,7 @@ import { downscaleBuckets } from '../../src/store/exp-histogram.js';
 import { canonicalAttrs, type Series } from '../../src/store/series.js';
 import { familyType, Store, type StoreLimits } from '../../src/store/store.js';
 import type { ExpHistogramPoint, HistogramPoint, SummaryPoint } from '../../src/store/types.js';
+import { otlpSchema } from '../helpers/otlp-proto.js';
 
 // --- helpers -------------------------------------------------------------------------------------
 
@@ -211,69 +212,8 @@ function toJson(rm: ResourceMetrics): unknown {
   return JSON.parse(new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(rm)));
 }
 
-// The public schema (open-telemetry/opentelemetry-proto), as protobufjs text, to build test bodies.
-const OTLP_PROTO = `
-syntax = "proto3";
-package otlp;
-message ExportMetricsServiceRequest { repeated ResourceMetrics resource_metrics = 1; }
-message AnyValue {
-  oneof value {
-    string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4;
-    ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7;
-  }
-}
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
-message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
-message ResourceMetrics { Resource resource = 1; repeated ScopeMetrics scope_metrics = 2; string schema_url = 3; }
-message ScopeMetrics { InstrumentationScope scope = 1; repeated Metric metrics = 2; string schema_url = 3; }
-message Metric {
-  string name = 1; string description = 2; string unit = 3;
-  oneof data { Gauge gauge = 5; Sum sum = 7; Histogram histogram = 9; ExponentialHistogram exponential_histogram = 10; Summary summary = 11; }
-  repeated KeyValue metadata = 12;
-}
-enum AggregationTemporality {
-  AGGREGATION_TEMPORALITY_UNSPECIFIED = 0; AGGREGATION_TEMPORALITY_DELTA = 1; AGGREGATION_TEMPORALITY_CUMULATIVE = 2;
-}
-message Gauge { repeated NumberDataPoint data_points = 1; }
-message Sum { repeated NumberDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; bool is_monotonic = 3; }
-message Histogram { repeated HistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
-message ExponentialHistogram { repeated ExponentialHistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
-message Summary { repeated SummaryDataPoint data_points = 1; }
-message NumberDataPoint {
-  repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
-  oneof value { double as_double = 4; sfixed64 as_int = 6; }
-  repeated Exemplar exemplars = 5; uint32 flags = 8;
-}
-message HistogramDataPoint {
-  repeated KeyValue attributes = 9; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
-  fixed64 count = 4; optional double sum = 5; repeated fixed64 bucket_counts = 6 PACKING;
-  repeated double explicit_bounds = 7 PACKING; repeated Exemplar exemplars = 8; uint32 flags = 10;
-  optional double min = 11; optional double max = 12;
-}
-message ExponentialHistogramDataPoint {
-  repeated KeyValue attributes = 1; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
-  fixed64 count = 4; optional double sum = 5; sint32 scale = 6; fixed64 zero_count = 7;
-  Buckets positive = 8; Buckets negative = 9; uint32 flags = 10; repeated Exemplar exemplars = 11;
-  optional double min = 12; optional double max = 13; double zero_threshold = 14;
-  message Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2 PACKING; }
-}
-message SummaryDataPoint {
-  repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
-  fixed64 count = 4; double sum = 5; repeated ValueAtQuantile quantile_values = 6; uint32 flags = 8;
-  message ValueAtQuantile { double quantile = 1; double value = 2; }
-}
-message Exemplar {
-  repeated KeyValue filtered_attributes = 7; fixed64 time_unix_nano = 2;
-  oneof value { double as_double = 3; sfixed64 as_int = 6; } bytes span_id = 4; bytes trace_id = 5;
-}
-`;
-
 function requestType(packed: boolean): protobuf.Type {
-  const text = OTLP_PROTO.replaceAll(' PACKING', packed ? '' : ' [packed = false]');
-  return protobuf.parse(text).root.lookupType('otlp.ExportMetricsServiceRequest');
+  return protobuf.parse(otlpSchema(packed)).root.lookupType('otlp.ExportMetricsServiceRequest');
 }
 const Request = requestType(true);
 const RequestUnpacked = requestType(false);
