@@ -1,5 +1,6 @@
 import { applyExpHistogram, applyHistogram, applyNumber, applySummary } from '../store/apply.js';
 import type { ResourceEntry } from '../store/resource.js';
+import type { Series } from '../store/series.js';
 import type { MetricStream, Store } from '../store/store.js';
 import type {
   ExpBuckets,
@@ -218,51 +219,47 @@ function decodePoint(
   const attrs = decodeAttributes(p['attributes']);
   const startMs = nanosAsMs(pick(p, 'startTimeUnixNano', 'start_time_unix_nano'), 'startTimeUnixNano');
   const timeMs = nanosAsMs(pick(p, 'timeUnixNano', 'time_unix_nano'), 'timeUnixNano');
+  // The point's own check runs before `store.series`, so an invalid point never creates an
+  // empty series; `apply*` then accumulates it.
+  const series = (bad: Invalid | null): Series | undefined => {
+    if (bad !== null) throw new PointError(bad.reason, bad.message);
+    const s = store.series(stream, null, attrs);
+    if (typeof s !== 'string') return s;
+    tally.reject(s, reasonText(s));
+    return undefined;
+  };
   let bad: Invalid | null;
   switch (stream.desc.kind) {
     case 'sum':
     case 'gauge': {
       const value = numberValue(p);
-      bad = checkNumber(value, stream.desc.monotonic);
-      if (bad === null) {
-        const s = store.series(stream, null, attrs);
-        if (typeof s === 'string') return tally.reject(s, reasonText(s));
-        bad = applyNumber(stream, s, startMs, timeMs, value, nowMs);
-      }
+      const s = series(checkNumber(value, stream.desc.monotonic));
+      if (s === undefined) return;
+      bad = applyNumber(stream, s, startMs, timeMs, value, nowMs);
       break;
     }
     case 'histogram': {
       const hp = histogramPoint(p, startMs, timeMs);
-      bad = checkHistogram(hp);
-      if (bad === null) {
-        const s = store.series(stream, null, attrs);
-        if (typeof s === 'string') return tally.reject(s, reasonText(s));
-        bad = applyHistogram(stream, s, hp, nowMs);
-      }
+      const s = series(checkHistogram(hp));
+      if (s === undefined) return;
+      bad = applyHistogram(stream, s, hp, nowMs);
       break;
     }
     case 'exponential_histogram': {
       const ep = expHistogramPoint(p, startMs, timeMs);
-      bad = checkExpHistogram(ep);
-      if (bad === null) {
-        const s = store.series(stream, null, attrs);
-        if (typeof s === 'string') return tally.reject(s, reasonText(s));
-        bad = applyExpHistogram(stream, s, ep, nowMs);
-      }
+      const s = series(checkExpHistogram(ep));
+      if (s === undefined) return;
+      bad = applyExpHistogram(stream, s, ep, nowMs);
       break;
     }
     case 'summary': {
       const sp = summaryPoint(p, startMs, timeMs);
-      bad = checkSummary(sp);
-      if (bad === null) {
-        const s = store.series(stream, null, attrs);
-        if (typeof s === 'string') return tally.reject(s, reasonText(s));
-        bad = applySummary(s, sp, nowMs);
-      }
+      const s = series(checkSummary(sp));
+      if (s === undefined) return;
+      bad = applySummary(s, sp, nowMs);
       break;
     }
   }
-  // Validation runs before `store.series` so an invalid point never creates an empty series.
   if (bad !== null) throw new PointError(bad.reason, bad.message);
   tally.accepted++;
 }
@@ -270,7 +267,7 @@ function decodePoint(
 function numberValue(p: Json): number {
   const d = pick(p, 'asDouble', 'as_double');
   if (d !== undefined && d !== null) {
-    const v = toDouble(d);
+    const v = asNumber(d);
     if (v === undefined) throw new PointError('invalid_value', 'asDouble is not a number');
     return v;
   }
@@ -291,7 +288,7 @@ function histogramPoint(p: Json, startMs: number, timeMs: number): HistogramPoin
     sum: doubleField(p, 'sum', 'sum', 0, 'invalid_histogram'),
     min: doubleField(p, 'min', 'min', NaN, 'invalid_histogram'),
     max: doubleField(p, 'max', 'max', NaN, 'invalid_histogram'),
-    bounds: numberList(pick(p, 'explicitBounds', 'explicit_bounds'), toDouble, 'explicitBounds'),
+    bounds: numberList(pick(p, 'explicitBounds', 'explicit_bounds'), asNumber, 'explicitBounds'),
     bucketCounts: numberList(pick(p, 'bucketCounts', 'bucket_counts'), toUint, 'bucketCounts'),
   };
 }
@@ -360,7 +357,7 @@ function uintField(o: Json, camel: string, snake: string, reason: RejectReason):
 function doubleField(o: Json, camel: string, snake: string, absent: number, reason: RejectReason): number {
   const v = pick(o, camel, snake);
   if (v === undefined || v === null) return absent;
-  const n = toDouble(v);
+  const n = asNumber(v);
   if (n === undefined) throw new PointError(reason, `${camel} is not a number`);
   return n;
 }
@@ -448,7 +445,7 @@ function toInt(v: unknown): number | undefined {
 }
 
 /** A double from a JSON number, a numeric string, or "NaN" / "Infinity" / "-Infinity". */
-function toDouble(v: unknown): number | undefined {
+function asNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v !== 'string') return undefined;
   if (v === 'NaN') return NaN;
@@ -505,7 +502,7 @@ export function anyValueText(v: unknown): string | undefined {
   if (x !== undefined && x !== null) return int64Text(x);
   x = pick(v, 'doubleValue', 'double_value');
   if (x !== undefined && x !== null) {
-    const d = toDouble(x);
+    const d = asNumber(x);
     return d === undefined ? undefined : String(d);
   }
   x = pick(v, 'bytesValue', 'bytes_value');
@@ -526,7 +523,7 @@ function jsonText(v: unknown, depth: number): string | undefined {
   if (x !== undefined && x !== null) return int64Text(x);
   x = pick(v, 'doubleValue', 'double_value');
   if (x !== undefined && x !== null) {
-    const d = toDouble(x);
+    const d = asNumber(x);
     if (d === undefined) return undefined;
     // JSON has no NaN or Infinity: those travel as strings, as in OTLP/JSON itself.
     return Number.isFinite(d) ? String(d) : JSON.stringify(String(d));

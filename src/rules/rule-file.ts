@@ -198,12 +198,12 @@ function alertingRule(rule: RuleConfig, signals: ReadonlyMap<string, SignalExpor
   };
 }
 
-const VALUE_PLACEHOLDER = /\{\{\s*\$?value\s*\}\}/g;
+const VALUE_TEMPLATE = /\{\{\s*\$?value\s*\}\}/g;
 
 /** vigil's `{{value}}` → `{{ $value }}`; any other `{{` is literal text in vigil, so it is quoted. */
 export function toPrometheusTemplate(text: string): string {
   return text
-    .split(VALUE_PLACEHOLDER)
+    .split(VALUE_TEMPLATE)
     .map((part) => part.replaceAll('{{', '{{ "{{" }}'))
     .join('{{ $value }}');
 }
