@@ -38,7 +38,9 @@ export async function startVigil(configYaml = BENCH_CONFIG, { nodeArgs = [] } = 
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, configYaml);
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--config', configFile], {
+  // VIGIL_BENCH_NODE_ARGS tries node/V8 flags on every vigil a bench starts (e.g. GC sizing).
+  const extra = process.env.VIGIL_BENCH_NODE_ARGS ? process.env.VIGIL_BENCH_NODE_ARGS.split(' ') : [];
+  const proc = spawn(process.execPath, [...extra, ...nodeArgs, CLI, 'serve', '--config', configFile], {
     // The config decides the log level: an inherited VIGIL_LOG_LEVEL could hide the port lines.
     env: { ...process.env, VIGIL_LOG_LEVEL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-import { canonicalAttrs } from '../store/series.js';
+import { canonicalAttrs, joinKey } from '../store/series.js';
 import { resourceIdentity } from '../store/resource.js';
 import type { FamilyType } from '../store/store.js';
 import type { HistogramPoint, RejectReason, SummaryPoint } from '../store/types.js';
@@ -61,13 +61,6 @@ export function seriesIdentity(family: string, place: SeriesPlace): string {
   return [family, place.resourceKey, place.attrsKey].join('\u0003');
 }
 
-/** The store's canonical attribute key (`k\u0001v\u0002`…, see `canonicalAttrs`), as one flat string. */
-function flatAttrsKey(sorted: readonly string[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; i += 2) parts.push(sorted[i]!, '\u0001', sorted[i + 1]!, '\u0002');
-  return parts.join('');
-}
-
 type ResourceCache = Map<string, { attrs: string[]; key: string }>;
 
 /**
@@ -113,7 +106,7 @@ export function placeSeries(
     resourceAttrs: resource.attrs,
     resourceKey: resource.key,
     attrs: sorted,
-    attrsKey: flatAttrsKey(sorted),
+    attrsKey: joinKey(sorted),
   };
 }
 

@@ -68,7 +68,16 @@ export function canonicalAttrs(attrs: FlatAttrs): { key: string; sorted: string[
       sorted.push(k, attrs[2 * i + 1]!);
     }
   }
-  let key = '';
-  for (let i = 0; i < sorted.length; i += 2) key += sorted[i] + '\u0001' + sorted[i + 1] + '\u0002';
-  return { key, sorted };
+  return { key: joinKey(sorted), sorted };
+}
+
+/**
+ * The canonical key of sorted attributes, built with one `join`: concatenating with `+=` leaves a
+ * rope of cons strings that the series keeps (measured: ~170 bytes against ~65 for the flat
+ * string of a 3-attribute key), and a flat string also hashes without being flattened first.
+ */
+export function joinKey(sorted: readonly string[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i += 2) parts.push(sorted[i]!, '\u0001', sorted[i + 1]!, '\u0002');
+  return parts.join('');
 }

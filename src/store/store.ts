@@ -1,3 +1,4 @@
+import { Interner } from './interner.js';
 import { canonicalAttrs, Series } from './series.js';
 import { ResourceEntry, resourceIdentity } from './resource.js';
 import type { FlatAttrs, MetricDescriptor, RejectReason, ScopeInfo } from './types.js';
@@ -81,6 +82,7 @@ export class Store {
   readonly families = new Map<string, Family>();
   private readonly perMetric = new Map<string, number>();
   private seriesCount = 0;
+  private readonly strings = new Interner();
   private limits: StoreLimits;
   private readonly clock: () => number;
   private readonly familyOf: FamilyNamer;
@@ -164,7 +166,7 @@ export class Store {
         if (this.seriesCount >= this.limits.maxSeries) return 'series_limit';
         if (perMetric >= this.limits.maxSeriesPerMetric) return 'series_per_metric_limit';
       }
-      s = new Series(key, sorted, this.clock());
+      s = new Series(key, this.strings.internAll(sorted), this.clock());
       stream.series.set(key, s);
       this.perMetric.set(metric, perMetric + 1);
       this.seriesCount++;
