@@ -40,15 +40,16 @@ export interface ReportInput {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
- * Trend bucket starts are multiples of 10 minutes shared by every signal: formatting each once
- * (144 a day) instead of per bucket per signal per report was a tenth of the report's cost.
+ * Times in the report repeat: trend bucket starts are multiples of 10 minutes shared by every
+ * signal, and alerts that became active at one evaluation share its time. Formatting each once
+ * instead of per bucket or alert per report was a tenth of the report's cost. Bounded.
  */
-const bucketStarts = new Map<number, string>();
-function bucketIso(ms: number): string {
-  let text = bucketStarts.get(ms);
+const isoTexts = new Map<number, string>();
+function isoCached(ms: number): string {
+  let text = isoTexts.get(ms);
   if (text === undefined) {
-    if (bucketStarts.size >= 1024) bucketStarts.clear();
-    bucketStarts.set(ms, (text = iso(ms)));
+    if (isoTexts.size >= 4096) isoTexts.clear();
+    isoTexts.set(ms, (text = iso(ms)));
   }
   return text;
 }
@@ -97,7 +98,7 @@ export function buildReport(input: ReportInput): Record<string, unknown> {
       return {
         direction: g.trend.direction(nowMs),
         buckets: g.trend.buckets(nowMs).map((b) => ({
-          start: bucketIso(b.startMs),
+          start: isoCached(b.startMs),
           avg: b.avg,
           min: b.min,
           max: b.max,
@@ -134,7 +135,7 @@ export function buildReport(input: ReportInput): Record<string, unknown> {
     code: a.rule.name,
     severity: a.rule.severity,
     state: a.state,
-    active_since: iso(a.activeAt),
+    active_since: isoCached(a.activeAt),
     value: finite(a.value),
     labels: labelsObject(a.labels),
     fingerprint: a.fingerprint,

@@ -163,6 +163,14 @@ export class AlertRuleState {
     return [...this.byKey.values()].map(copy);
   }
 
+  /**
+   * The same instances without copying them, for callers that copy anyway (RuleEngine.alerts):
+   * read-only views of live state, valid until the next update.
+   */
+  instances(): IterableIterator<AlertInstance> {
+    return this.byKey.values();
+  }
+
   /** The alert for a label set, if one is held. */
   alert(labels: FlatLabels): AlertInstance | undefined {
     const a = this.byKey.get(canonicalLabels(labels).key);

@@ -31,9 +31,24 @@ export function labelsKey(sorted: FlatLabels): string {
   return key;
 }
 
-/** Flat labels as an object, for JSON output (`Object.create(null)` so `__proto__` is plain data). */
+/**
+ * Flat labels as an object, for JSON output. A plain object (label sets of one shape share a
+ * hidden class and serialise fast; `Object.create(null)` objects are dictionaries, and building
+ * them was a quarter of the report's cost); a `__proto__` label is defined as an own property, so
+ * it stays plain data instead of setting the prototype.
+ */
 export function labelsObject(labels: FlatLabels): Record<string, string> {
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (let i = 0; i + 1 < labels.length; i += 2) out[labels[i]!] = labels[i + 1]!;
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < labels.length; i += 2) {
+    const key = labels[i]!;
+    if (key === '__proto__')
+      Object.defineProperty(out, key, {
+        value: labels[i + 1]!,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else out[key] = labels[i + 1]!;
+  }
   return out;
 }

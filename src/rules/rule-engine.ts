@@ -123,8 +123,21 @@ export class RuleEngine {
   alerts(): ActiveAlert[] {
     const out: ActiveAlert[] = [];
     for (const rule of this.rules) {
-      for (const a of rule.state.alerts())
-        out.push({ ...a, rule, fingerprint: this.fingerprintOf(rule, a.labels) });
+      // Field by field rather than `{...a}`: one object shape for every alert, built without
+      // the generic spread (this was a third of the report's cost).
+      for (const a of rule.state.instances())
+        out.push({
+          labels: a.labels,
+          state: a.state,
+          activeAt: a.activeAt,
+          firedAt: a.firedAt,
+          resolvedAt: a.resolvedAt,
+          keepFiringSince: a.keepFiringSince,
+          value: a.value,
+          lastEvalMs: a.lastEvalMs,
+          rule,
+          fingerprint: this.fingerprintOf(rule, a.labels),
+        });
     }
     return out;
   }
@@ -141,15 +154,15 @@ export class RuleEngine {
     return held.size === 0 ? result : [...result, ...held.values()];
   }
 
-  /** Fingerprints are hashes of the labels: computed once per label set, not per report. */
-  private readonly fingerprints = new Map<string, string>();
+  /**
+   * Fingerprints are hashes of the labels: computed once per alert, not per report. An alert keeps
+   * its labels array for its lifetime, so the array is the key (no string to build per lookup);
+   * a WeakMap forgets alerts that are gone.
+   */
+  private readonly fingerprints = new WeakMap<FlatLabels, string>();
   private fingerprintOf(rule: CompiledRule, labels: FlatLabels): string {
-    const key = `${rule.name}\u0000${labels.join('\u0001')}`;
-    let f = this.fingerprints.get(key);
-    if (f === undefined) {
-      if (this.fingerprints.size > 10_000) this.fingerprints.clear();
-      this.fingerprints.set(key, (f = fingerprint(rule.name, labels)));
-    }
+    let f = this.fingerprints.get(labels);
+    if (f === undefined) this.fingerprints.set(labels, (f = fingerprint(rule.name, labels)));
     return f;
   }
 

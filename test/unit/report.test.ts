@@ -8,6 +8,7 @@ import {
   renderTemplate,
   type ReportInput,
 } from '../../src/report/reliability-report.js';
+import { labelsObject } from '../../src/rules/labels.js';
 import { RuleEngine } from '../../src/rules/rule-engine.js';
 import type { Sample, SignalLookup } from '../../src/rules/types.js';
 import { SignalEngine } from '../../src/signals/signal-engine.js';
@@ -479,5 +480,21 @@ describe('healthReport (application/health+json)', () => {
     expect(checks['feed:successRate']).toEqual([
       { componentType: 'source', observedValue: 0.998, status: 'fail', time },
     ]);
+  });
+});
+
+describe('labelsObject', () => {
+  it('keeps a __proto__ label as plain data without touching any prototype', () => {
+    const out = labelsObject(['__proto__', 'x', 'constructor', 'y', 'route', '/a']);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.keys(out)).toEqual(['__proto__', 'constructor', 'route']);
+    expect(JSON.parse(JSON.stringify(out))).toEqual(
+      JSON.parse('{"__proto__":"x","constructor":"y","route":"/a"}'),
+    );
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+  });
+
+  it('lets a later duplicate label win, as before', () => {
+    expect(labelsObject(['a', '1', 'a', '2'])).toEqual({ a: '2' });
   });
 });
