@@ -80,17 +80,19 @@ export async function handlePrometheusPush(
     if (err instanceof BodyError) return reply(err.status, err.message);
     throw err;
   }
+  // As the Pushgateway: the delimited protobuf format when the Content-Type says so exactly,
+  // the text format otherwise (whatever the Content-Type).
+  const text = !isDelimitedProtobuf(req.headers['content-type']);
+  const replace = method === 'PUT';
+  const same = text ? ctx.groups.pushSameShape(where.key, body, replace) : undefined;
+  if (same !== undefined) return reply(same.status, same.message, same.tally);
   let parsed;
   try {
-    // As the Pushgateway: the delimited protobuf format when the Content-Type says so exactly,
-    // the text format otherwise (whatever the Content-Type).
-    parsed = isDelimitedProtobuf(req.headers['content-type'])
-      ? parseMetricFamiliesDelimited(body)
-      : parsePrometheusText(body);
+    parsed = text ? parsePrometheusText(body) : parseMetricFamiliesDelimited(body);
   } catch (err) {
     if (err instanceof TextParseError || err instanceof DecodeError) return reply(400, err.message);
     throw err;
   }
-  const outcome = ctx.groups.push(where.key, parsed, method === 'PUT');
+  const outcome = ctx.groups.push(where.key, parsed, replace, text ? body : undefined);
   reply(outcome.status, outcome.message, outcome.tally);
 }

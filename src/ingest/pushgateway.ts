@@ -22,6 +22,7 @@ import {
   type PlannedSample,
   type SeriesPlace,
 } from './pushgateway-plan.js';
+import { matchShape, recordShape, type PushShape } from './push-shape.js';
 import { IngestTally, reasonText } from './types.js';
 
 /**
@@ -54,6 +55,11 @@ interface Owned {
 class Group {
   /** Family name → the group's series in it. */
   readonly families = new Map<string, Set<Owned>>();
+  /**
+   * The shape of the last text push and the series of its samples, while nothing else has
+   * changed the group since; `replace` when that push was a PUT (the group holds nothing else).
+   */
+  shape: { shape: PushShape; owned: Owned[]; replace: boolean } | undefined = undefined;
   constructor(readonly key: GroupingKey) {}
 }
 
@@ -81,10 +87,40 @@ export class PushGroups {
     return this.groups.size;
   }
 
-  /** PUT (`replace`) or POST a parsed body to a group. */
-  push(key: GroupingKey, parsed: TextParseResult, replace: boolean): PushOutcome {
+  /**
+   * A text push with exactly the shape of the group's last one (see push-shape.ts): its values
+   * are written to the same series, nothing is parsed or checked again — a check would find what
+   * the last push's found, since the group's series are its own until it changes. Undefined when
+   * the full path must run (no shape, another shape, a PUT after a POST, a value not plain decimal).
+   */
+  pushSameShape(key: GroupingKey, body: Buffer, replace: boolean): PushOutcome | undefined {
+    const group = this.groups.get(key.key);
+    const known = group?.shape;
+    if (group === undefined || known === undefined || (replace && !known.replace)) return undefined;
+    const { owned } = known;
+    if (this.values.length < owned.length) this.values = new Float64Array(owned.length * 2);
+    if (!matchShape(known.shape, body, this.values)) return undefined;
+    const now = this.opts.clock();
+    for (let i = 0; i < owned.length; i++)
+      writeNumber(owned[i]!.series, owned[i]!.type, this.values[i]!, now);
+    this.stampSuccess(group, now);
+    const tally = new IngestTally();
+    tally.accepted = owned.length;
+    return { status: 200, message: '', tally };
+  }
+
+  /** Scratch for {@link pushSameShape}'s values. */
+  private values = new Float64Array(0);
+
+  /**
+   * PUT (`replace`) or POST a parsed body to a group. With the text `body` it was parsed from,
+   * the push's shape is kept for {@link pushSameShape}.
+   */
+  push(key: GroupingKey, parsed: TextParseResult, replace: boolean, body?: Buffer): PushOutcome {
     const tally = new IngestTally();
     const now = this.opts.clock();
+    const existing = this.groups.get(key.key);
+    if (existing !== undefined) existing.shape = undefined;
     let points = 0;
     for (const mf of parsed.families.values()) points += mf.metrics.length;
     let samples: PlannedSample[];
@@ -103,7 +139,11 @@ export class PushGroups {
         tally,
       };
     }
-    this.apply(key, samples, reuse, replace, now, tally);
+    const owned = this.apply(key, samples, reuse, replace, now, tally);
+    if (body !== undefined && owned !== undefined && samples.every((x) => x.point === undefined)) {
+      const shape = recordShape(body, samples);
+      if (shape !== undefined) this.group(key).shape = { shape, owned, replace };
+    }
     return { status: 200, message: '', tally };
   }
 
@@ -202,6 +242,7 @@ export class PushGroups {
     return reuse;
   }
 
+  /** Writes the push; returns the series of its samples, or undefined when some were refused. */
   private apply(
     key: GroupingKey,
     samples: PlannedSample[],
@@ -209,7 +250,7 @@ export class PushGroups {
     replace: boolean,
     now: number,
     tally: IngestTally,
-  ): void {
+  ): Owned[] | undefined {
     const group = this.group(key);
     const replaced = this.replaced(group, samples, replace);
     const keep = new Set<Owned>();
@@ -225,6 +266,7 @@ export class PushGroups {
         }
       if (owned.size === 0) group.families.delete(name);
     }
+    const written: Owned[] = [];
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i]!;
       const o = reuse[i] ?? this.series(group, s.family, s.type, s, s.help, s.id);
@@ -233,8 +275,15 @@ export class PushGroups {
         continue;
       }
       write(o.series, s, now);
+      written.push(o);
       tally.accepted++;
     }
+    this.stampSuccess(group, now);
+    return written.length === samples.length ? written : undefined;
+  }
+
+  /** The group's bookkeeping after a successful push. */
+  private stampSuccess(group: Group, now: number): void {
     this.setGauge(group, PUSH_TIME, PUSH_TIME_HELP, now / 1000, false, now);
     this.setGauge(group, PUSH_FAILURE_TIME, PUSH_FAILURE_TIME_HELP, 0, true, now);
   }
@@ -242,6 +291,7 @@ export class PushGroups {
   /** A refused push still marks the group (creating it if new), as the Pushgateway does. */
   private recordFailure(key: GroupingKey, now: number): void {
     const group = this.group(key);
+    group.shape = undefined;
     this.setGauge(group, PUSH_FAILURE_TIME, PUSH_FAILURE_TIME_HELP, now / 1000, false, now);
     this.setGauge(group, PUSH_TIME, PUSH_TIME_HELP, 0, true, now);
     if (group.families.size === 0) this.groups.delete(key.key);
@@ -395,14 +445,19 @@ function descriptor(name: string, type: FamilyType, help: string): MetricDescrip
 
 /** Store a pushed sample; a counter or histogram that went down restarts (new start time). */
 function write(s: Series, p: PlannedSample, now: number): void {
-  if (p.point === undefined) {
-    if (p.type === 'counter' && (!s.filled || p.value < s.value)) s.startMs = now;
-    s.value = p.value;
-  } else {
-    const prev = s.point as HistogramPoint | SummaryPoint | undefined;
-    const reset = prev === undefined || p.point.count < prev.count;
-    s.point = { ...p.point, startMs: reset ? now : prev.startMs, timeMs: now };
-  }
+  if (p.point === undefined) return writeNumber(s, p.type, p.value, now);
+  const prev = s.point as HistogramPoint | SummaryPoint | undefined;
+  const reset = prev === undefined || p.point.count < prev.count;
+  s.point = { ...p.point, startMs: reset ? now : prev.startMs, timeMs: now };
+  s.timeMs = now;
+  s.updatedMs = now;
+  s.filled = true;
+}
+
+/** Store a counter, gauge or untyped value. */
+function writeNumber(s: Series, type: FamilyType, value: number, now: number): void {
+  if (type === 'counter' && (!s.filled || value < s.value)) s.startMs = now;
+  s.value = value;
   s.timeMs = now;
   s.updatedMs = now;
   s.filled = true;

@@ -196,6 +196,38 @@ describe('Prometheus text push: the same grouping-key behaviour as a real Pushga
     await compare();
   });
 
+  it('repeated pushes of one shape (values only read again) end as on the Pushgateway', async () => {
+    const path = '/metrics/job/shape/instance/i1';
+    const body = (c: string, g: string, u: string): string =>
+      `# HELP shape_jobs_total Jobs.\n# TYPE shape_jobs_total counter\nshape_jobs_total{kind="a b}"} ${c}\n` +
+      `shape_jobs_total{kind="c"} ${c}\n# TYPE shape_queue gauge\nshape_queue ${g}\nshape_untyped\t${u}\n`;
+    const names = ['shape_jobs_total', 'shape_queue', 'shape_untyped', 'shape_other'];
+    const steps: Array<['PUT' | 'POST', string]> = [
+      ['PUT', body('1', '2.5', '3')],
+      ['PUT', body('7', '-1e3', '4')], // same shape: only the values change
+      ['POST', body('9', '.5', '5')],
+      ['PUT', body('2', 'NaN', '+Inf')], // a counter that went down; NaN and +Inf values
+      ['PUT', body('3', '4', '5')],
+      ['POST', '# TYPE shape_other gauge\nshape_other 1\n'],
+      ['PUT', body('4', '5', '6')], // a PUT after a POST replaces shape_other too
+      ['PUT', body('5', '6', '7 1700000000000')], // a timestamp: refused by both
+      ['PUT', body('6', '7', '8')],
+    ];
+    for (const [method, text] of steps) {
+      await push(method, path, text, ...names);
+      const seen = await compare();
+      expect(seen['shape_jobs_total']?.samples.length ?? 0).toBeGreaterThan(0);
+    }
+    expect((await compare())['shape_jobs_total']?.samples).toContain(
+      'shape_jobs_total{instance="i1",job="shape",kind="c"} 6',
+    );
+    expect((await compare())['shape_other']).toBeUndefined();
+    await both('DELETE', path);
+    await compare();
+    await push('PUT', path, body('8', '9', '10'), ...names);
+    expect((await compare())['shape_queue']?.samples).toEqual(['shape_queue{instance="i1",job="shape"} 9']);
+  });
+
   it('applies the grouping labels over sample labels, and instance from the sample', async () => {
     await push('PUT', '/metrics/job/pq/x/1', 'cf{x="9",job="zz",y="1"} 1\n', 'cf', 'ci');
     await push('PUT', '/metrics/job/pi', 'ci{instance="i1"} 1\nci{instance="i2",a="b"} 2\n');

@@ -352,3 +352,88 @@ describe('PushGroups > data', () => {
     expect(r.tally.reasons.get('series_per_metric_limit')).toBe(1);
   });
 });
+
+describe('PushGroups > pushes of the same shape', () => {
+  const body = (c: number | string, g: number | string): Buffer =>
+    Buffer.from(
+      `# TYPE jobs_total counter\njobs_total{kind="a b}"} ${c}\njobs_total{kind="c"} ${c}\n# TYPE queue gauge\nqueue\t${g}\n`,
+    );
+  const fullPush = (t: ReturnType<typeof setup>, method: 'PUT' | 'POST', path: string, b: Buffer) =>
+    t.groups.push(t.key(path), parsePrometheusText(b), method === 'PUT', b);
+
+  it('reads only the values of a push shaped like the last one, with the full path result', async () => {
+    const t = setup();
+    expect(fullPush(t, 'PUT', '/metrics/job/j', body(1, 2)).status).toBe(200);
+    t.advance(1000);
+    const fast = t.groups.pushSameShape(t.key('/metrics/job/j'), body(5, 0.25), true);
+    expect(fast?.status).toBe(200);
+    expect(fast?.tally.accepted).toBe(3);
+    const viaFast = await t.samples();
+    expect(viaFast).toContain('jobs_total{job="j",kind="c"} 5');
+    expect(viaFast).toContain('queue{job="j"} 0.25');
+    expect(viaFast).toContain(`push_time_seconds{job="j"} ${T + 1}`);
+
+    // The same push through the full path on a fresh store gives the same exposition.
+    const u = setup();
+    fullPush(u, 'PUT', '/metrics/job/j', body(1, 2));
+    u.advance(1000);
+    fullPush(u, 'PUT', '/metrics/job/j', body(5, 0.25));
+    expect(await u.samples()).toEqual(viaFast);
+  });
+
+  it('restarts a counter that went down, as the full path does', () => {
+    const t = setup();
+    fullPush(t, 'PUT', '/metrics/job/j', body(10, 1));
+    t.advance(5000);
+    t.groups.pushSameShape(t.key('/metrics/job/j'), body(3, 1), true);
+    const stream = [...t.store.streams.values()].find((s) => s.desc.name === 'jobs_total')!;
+    for (const s of stream.series.values()) expect(s.startMs).toBe(t.now());
+  });
+
+  it('leaves to the full path whatever differs in more than plain decimal values', () => {
+    const t = setup();
+    const k = t.key('/metrics/job/j');
+    fullPush(t, 'PUT', '/metrics/job/j', body(1, 2));
+    const other = [
+      body('NaN', 2),
+      body('+Inf', 2),
+      body(1, '0x10'),
+      body('1 1700000000000', 2),
+      Buffer.from(body(1, 2).toString().replace('kind="c"', 'kind="d"')),
+      Buffer.concat([body(1, 2), Buffer.from('extra 1\n')]),
+      body(1, 2).subarray(0, body(1, 2).length - 1),
+    ];
+    for (const b of other) expect(t.groups.pushSameShape(k, b, true), b.toString()).toBeUndefined();
+    expect(t.groups.pushSameShape(t.key('/metrics/job/other'), body(1, 2), true)).toBeUndefined();
+    expect(t.groups.pushSameShape(k, body(4, 2), true)).toBeDefined();
+  });
+
+  it('forgets the shape when the group changes another way', () => {
+    const t = setup();
+    const k = t.key('/metrics/job/j');
+    fullPush(t, 'POST', '/metrics/job/j', body(1, 2));
+    // Recorded from a POST: a POST may reuse it, a PUT (which replaces everything) may not.
+    expect(t.groups.pushSameShape(k, body(2, 2), false)).toBeDefined();
+    expect(t.groups.pushSameShape(k, body(2, 2), true)).toBeUndefined();
+    fullPush(t, 'PUT', '/metrics/job/j', body(1, 2));
+    expect(t.groups.pushSameShape(k, body(2, 2), true)).toBeDefined();
+    // A refused push, a push of something else, a delete: each ends the shape.
+    t.groups.push(k, parsePrometheusText(Buffer.from('jobs_total 1 1700000000000\n')), true);
+    expect(t.groups.pushSameShape(k, body(2, 2), true)).toBeUndefined();
+    fullPush(t, 'PUT', '/metrics/job/j', body(1, 2));
+    t.push('POST', '/metrics/job/j', 'queue 3\n');
+    expect(t.groups.pushSameShape(k, body(2, 2), false)).toBeUndefined();
+    fullPush(t, 'PUT', '/metrics/job/j', body(1, 2));
+    t.groups.delete(k);
+    expect(t.groups.pushSameShape(k, body(2, 2), true)).toBeUndefined();
+  });
+
+  it('keeps no shape for histograms or summaries (several lines make one sample)', () => {
+    const t = setup();
+    const h = Buffer.from(
+      '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n',
+    );
+    fullPush(t, 'PUT', '/metrics/job/j', h);
+    expect(t.groups.pushSameShape(t.key('/metrics/job/j'), h, true)).toBeUndefined();
+  });
+});
