@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { handlePush, PushBodyError, type PushContext } from '../ingest/json-push.js';
 import { decodeOtlpJson } from '../ingest/otlp-json-decode.js';
+import { KnownRequests } from '../ingest/otlp-known-requests.js';
 import { decodeOtlpProto } from '../ingest/otlp-proto-decode.js';
 import { exportResponse, statusBody } from '../ingest/otlp-response.js';
 import { DecodeError, IngestTally } from '../ingest/types.js';
@@ -36,11 +37,13 @@ export interface IngestServerOptions {
  * routes at thousands of requests per second, and each framework layer is paid per request.
  */
 export function createIngestServer(opts: IngestServerOptions): Server {
+  /** Shapes of OTLP/protobuf requests seen before, so a repeat only has its values read. */
+  const knownRequests = new KnownRequests();
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/v1/metrics') {
       if (req.method !== 'POST') return methodNotAllowed(req, res);
-      handleOtlp(req, res, opts).catch((err: unknown) => internalError(res, err, opts.log));
+      handleOtlp(req, res, opts, knownRequests).catch((err: unknown) => internalError(res, err, opts.log));
     } else if (path === '/api/v1/push') {
       if (req.method !== 'POST') return methodNotAllowed(req, res);
       handleJsonPush(req, res, opts).catch((err: unknown) => internalError(res, err, opts.log));
@@ -105,6 +108,7 @@ async function handleOtlp(
   req: IncomingMessage,
   res: ServerResponse,
   opts: IngestServerOptions,
+  knownRequests: KnownRequests,
 ): Promise<void> {
   const type = mediaType(req);
   const format =
@@ -146,7 +150,7 @@ async function handleOtlp(
   }
   const tally = new IngestTally();
   try {
-    if (format === 'proto') decodeOtlpProto(body, opts.store, opts.clock(), tally);
+    if (format === 'proto') decodeOtlpProto(body, opts.store, opts.clock(), tally, knownRequests);
     else decodeOtlpJson(parseJson(body), opts.store, opts.clock(), tally);
   } catch (err) {
     if (err instanceof DecodeError) return fail(400, RPC_INVALID_ARGUMENT, err.message);

@@ -21,6 +21,7 @@ import {
 } from '../store/validate.js';
 import { anyValueText } from './otlp-json-decode.js';
 import { ProtoReader, WIRE_LEN, WireError, wireError, zigzag32 } from './protobuf-reader.js';
+import { KnownRequests, ShapeRecorder } from './otlp-known-requests.js';
 import { DecodeError, type IngestTally, reasonText } from './types.js';
 
 /**
@@ -38,10 +39,19 @@ import { DecodeError, type IngestTally, reasonText } from './types.js';
  * collector/metrics/v1/metrics_service.proto). A known field arriving with another wire type is
  * skipped as an unknown field, as the reference implementations do.
  */
-export function decodeOtlpProto(buf: Uint8Array, store: Store, nowMs: number, tally: IngestTally): void {
+export function decodeOtlpProto(
+  buf: Uint8Array,
+  store: Store,
+  nowMs: number,
+  tally: IngestTally,
+  known?: KnownRequests,
+): void {
+  if (known?.apply(buf, store, nowMs, tally) === true) return;
   const r = new ProtoReader(buf);
   validateMessage(r, REQUEST, r.length);
-  new ProtoDecoder(r, store, nowMs, tally).request();
+  const rec = known !== undefined ? new ShapeRecorder() : undefined;
+  new ProtoDecoder(r, store, nowMs, tally, rec).request();
+  if (rec !== undefined && known !== undefined && tally.rejected === 0) known.record(buf, rec, store);
 }
 
 /** The structural pass alone (exported for benchmarks and tests); throws DecodeError. */
@@ -246,6 +256,8 @@ class ProtoDecoder {
     private readonly store: Store,
     private readonly nowMs: number,
     private readonly tally: IngestTally,
+    /** Set when the request's shape may be kept (see otlp-known-requests.ts). */
+    private readonly rec?: ShapeRecorder,
   ) {}
 
   request(): void {
@@ -296,7 +308,11 @@ class ProtoDecoder {
   }
 
   private resource(): ResourceEntry {
-    return (this.resourceEntry ??= this.store.resource(this.resourceAttrs));
+    if (this.resourceEntry === undefined) {
+      this.resourceEntry = this.store.resource(this.resourceAttrs);
+      this.rec?.resource(this.resourceEntry);
+    }
+    return this.resourceEntry;
   }
 
   private scopeMetrics(start: number, end: number): void {
@@ -449,6 +465,7 @@ class ProtoDecoder {
       return;
     }
 
+    if (this.rec !== undefined && kind !== 'sum' && kind !== 'gauge') this.rec.failed = true;
     r.pos = dataStart;
     let index = 0;
     while (r.pos < dataEnd) {
@@ -490,6 +507,13 @@ class ProtoDecoder {
     let value = 0;
     let hasValue = false;
     let flags = 0;
+    // Where the 8-byte payloads are, and how often each field came (for the known-request shape).
+    let startAt = -1;
+    let timeAt = -1;
+    let valueAt = -1;
+    let starts = 0;
+    let times = 0;
+    let values = 0;
     r.pos = start;
     while (r.pos < end) {
       const at = r.pos;
@@ -504,16 +528,24 @@ class ProtoDecoder {
           break;
         }
         case T_START:
+          startAt = r.pos;
+          starts++;
           startMs = r.nanosAsMs(end);
           break;
         case T_TIME:
+          timeAt = r.pos;
+          times++;
           timeMs = r.nanosAsMs(end);
           break;
         case T_NUM_AS_DOUBLE:
+          valueAt = r.pos;
+          values++;
           value = r.double(end);
           hasValue = true;
           break;
         case T_NUM_AS_INT:
+          valueAt = -2 - r.pos;
+          values++;
           value = r.sfixed64(end);
           hasValue = true;
           break;
@@ -524,6 +556,9 @@ class ProtoDecoder {
           r.skip(tag & 7, end);
       }
     }
+    // Known requests take points whose fields each came at most once, the value once, no flags.
+    if (this.rec !== undefined && (flags !== 0 || starts > 1 || times > 1 || values !== 1))
+      this.rec.failed = true;
     if ((flags & NO_RECORDED_VALUE) !== 0) return;
     const name = stream.desc.name;
     if (!hasValue) {
@@ -539,7 +574,10 @@ class ProtoDecoder {
         this.newSeries(stream, key, start, end, T_NUM_ATTRIBUTES, checkNumber(value, stream.desc.monotonic));
       if (s !== undefined) this.remember(stream, index, s, key, split);
     }
-    if (s !== undefined) this.applied(name, applyNumber(stream, s, startMs, timeMs, value, this.nowMs));
+    if (s === undefined) return;
+    this.applied(name, applyNumber(stream, s, startMs, timeMs, value, this.nowMs));
+    if (this.rec !== undefined)
+      this.rec.point(startAt, timeAt, valueAt >= 0 ? valueAt : -2 - valueAt, valueAt < -1, stream, s);
   }
 
   private histogramPoint(stream: MetricStream, start: number, end: number, index: number): void {

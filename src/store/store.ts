@@ -82,6 +82,11 @@ export class Store {
   readonly families = new Map<string, Family>();
   private readonly perMetric = new Map<string, number>();
   private seriesCount = 0;
+  /**
+   * Bumped whenever a series, stream or resource is removed or a stream changes shape: caches
+   * that hold store objects (the OTLP decoder's known requests) are valid only within one.
+   */
+  generation = 0;
   private readonly strings = new Interner();
   private limits: StoreLimits;
   private readonly clock: () => number;
@@ -111,7 +116,10 @@ export class Store {
       entry = new ResourceEntry(sorted, now);
       this.resources.set(key, entry);
     } else {
-      entry.attrs = sorted;
+      if (!sameStrings(entry.attrs, sorted)) {
+        entry.attrs = sorted;
+        this.generation++;
+      }
       entry.updatedMs = now;
     }
     return entry;
@@ -127,6 +135,7 @@ export class Store {
         const fam = this.familyOf(desc);
         if (fam.name !== s.family.name || fam.type !== s.family.type) return 'type_conflict';
         (s as { desc: MetricDescriptor }).desc = desc;
+        this.generation++;
       }
       return s;
     }
@@ -196,6 +205,7 @@ export class Store {
   /** Remove one series now (a Pushgateway DELETE or replace); a stream left empty goes with it. */
   removeSeries(stream: MetricStream, s: Series): boolean {
     if (stream.series.get(s.key) !== s) return false;
+    this.generation++;
     stream.series.delete(s.key);
     for (const [raw, a] of stream.aliases) if (a === s) stream.aliases.delete(raw);
     const m = stream.desc.name;
@@ -217,6 +227,7 @@ export class Store {
         if (s.updatedMs < cutoff && !s.pinned) {
           stream.series.delete(key);
           streamRemoved++;
+          this.generation++;
         }
       }
       if (streamRemoved > 0) {
@@ -233,11 +244,15 @@ export class Store {
     }
     // A source whose every point was refused has an entry but no stream: expire it too.
     for (const [key, r] of this.resources)
-      if (r.streamCount <= 0 && r.updatedMs < cutoff) this.resources.delete(key);
+      if (r.streamCount <= 0 && r.updatedMs < cutoff) {
+        this.resources.delete(key);
+        this.generation++;
+      }
     return removed;
   }
 
   private dropStream(stream: MetricStream): void {
+    this.generation++;
     this.streams.delete(stream.id);
     stream.family.streams.delete(stream);
     if (stream.family.streams.size === 0) this.families.delete(stream.family.name);
@@ -260,4 +275,10 @@ export function familyType(desc: MetricDescriptor): FamilyType {
     case 'summary':
       return 'summary';
   }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -1,0 +1,226 @@
+import { ValueType } from '@opentelemetry/api';
+import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KnownRequests } from '../../src/ingest/otlp-known-requests.js';
+import { decodeOtlpProto } from '../../src/ingest/otlp-proto-decode.js';
+import { IngestTally } from '../../src/ingest/types.js';
+import { familyType, Store } from '../../src/store/store.js';
+import { RequestType } from '../helpers/otlp-proto.js';
+
+// Every test runs requests through two stores: one decoded in full every time, one through
+// KnownRequests; after every request both must hold exactly the same state and tally.
+
+const T0 = 1_700_000_000_000;
+
+function newStore(clock: () => number): Store {
+  return new Store({
+    limits: { maxSeries: 1000, maxSeriesPerMetric: 1000, seriesTtlMs: 60_000 },
+    clock,
+    familyOf: (d) => ({ name: d.name, type: familyType(d) }),
+  });
+}
+
+/** Everything a point leaves in the store, in a comparable form. */
+function state(store: Store): string[] {
+  const out: string[] = [];
+  for (const st of store.streams.values())
+    for (const s of st.series.values())
+      out.push(
+        `${st.id}|${s.key}|${st.desc.temporality}|${s.value}|${s.startMs}|${s.timeMs}|${s.updatedMs}|${s.filled}`,
+      );
+  for (const r of store.resources.values()) out.push(`resource ${r.key} ${r.updatedMs} ${r.attrs.join(',')}`);
+  return out.sort();
+}
+
+function tallyOf(t: IngestTally): string {
+  return JSON.stringify({ a: t.accepted, r: t.rejected, reasons: [...t.reasons], m: t.messages });
+}
+
+function pair() {
+  let now = T0;
+  const clock = (): number => now;
+  const full = newStore(clock);
+  const fast = newStore(clock);
+  const known = new KnownRequests(4);
+  let hits = 0;
+  return {
+    known,
+    hits: () => hits,
+    advance: (ms: number) => (now += ms),
+    sweep: () => {
+      full.sweep();
+      fast.sweep();
+    },
+    send(buf: Uint8Array): void {
+      const a = new IngestTally();
+      const b = new IngestTally();
+      decodeOtlpProto(buf, full, now, a);
+      const before = known.size;
+      const matched = known.apply(buf, fast, now, b);
+      if (matched) hits++;
+      else decodeOtlpProto(buf, fast, now, b, known);
+      expect(tallyOf(b)).toBe(tallyOf(a));
+      expect(state(fast)).toEqual(state(full));
+      if (matched) expect(known.size).toBe(before);
+    },
+  };
+}
+
+class TestReader extends MetricReader {
+  constructor(temporality: AggregationTemporality) {
+    super({ aggregationTemporalitySelector: () => temporality });
+  }
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+describe('KnownRequests', () => {
+  for (const temporality of [AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA]) {
+    it(`reads only the values of the OTel SDK's repeated exports (${AggregationTemporality[temporality]})`, async () => {
+      const reader = new TestReader(temporality);
+      const provider = new MeterProvider({
+        resource: resourceFromAttributes({ 'service.name': 'pricing', 'host.cores': 8 }),
+        readers: [reader],
+      });
+      const meter = provider.getMeter('scope', '1.0.0');
+      const requests = meter.createCounter('requests');
+      const bytes = meter.createCounter('bytes', { valueType: ValueType.INT });
+      const depth = meter.createUpDownCounter('queue.depth', { valueType: ValueType.INT });
+      const temperature = meter.createGauge('temperature');
+      const t = pair();
+      for (let round = 1; round <= 6; round++) {
+        for (const route of ['/a', '/b', '/c']) {
+          requests.add(round + 0.5, { route, ok: true });
+          bytes.add(1000 * round, { route });
+          depth.add(round % 2 === 0 ? -round : round * 2, { route });
+          temperature.record(20 + round, { route, sensor: 1.5 });
+        }
+        const { resourceMetrics } = await reader.collect();
+        t.advance(1000);
+        t.send(ProtobufMetricsSerializer.serializeRequest(resourceMetrics)!);
+      }
+      // The first request is decoded in full; the next five match its shape.
+      expect(t.hits()).toBe(5);
+      await provider.shutdown();
+    });
+  }
+
+  it('agrees with the full decoder on any sequence of values, shapes, expiries and rejections', () => {
+    const shape = fc.record({
+      route: fc.constantFrom('a', 'b'),
+      asInt: fc.boolean(),
+      monotonic: fc.boolean(),
+      temporality: fc.constantFrom(1, 2),
+      withStart: fc.boolean(),
+    });
+    const value = fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 0, max: 1e6 }) },
+      { weight: 2, arbitrary: fc.double({ min: -10, max: 1e9, noNaN: true }) },
+      { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -1) },
+    );
+    // Mostly the same shape again with new values (what an SDK sends), sometimes another shape
+    // (another route, int or double, temporality...), sometimes an expiry of every series.
+    const step = fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc.record({
+          kind: fc.constant('request' as const),
+          shape: fc.option(shape, { freq: 4 }),
+          values: fc.array(value, { minLength: 2, maxLength: 2 }),
+          time: fc.integer({ min: 0, max: 5_000_000 }),
+        }),
+      },
+      { weight: 1, arbitrary: fc.constant({ kind: 'expire' as const }) },
+    );
+    let hits = 0;
+    fc.assert(
+      fc.property(shape, fc.array(step, { minLength: 1, maxLength: 25 }), (first, steps) => {
+        const t = pair();
+        let current = first;
+        for (const s of steps) {
+          if (s.kind === 'expire') {
+            // Past the TTL: both stores drop every series, and known shapes must not outlive them.
+            t.advance(120_000);
+            t.sweep();
+          } else {
+            t.advance(1000);
+            current = s.shape ?? current;
+            t.send(encode({ ...current, values: s.values, time: s.time }));
+          }
+        }
+        hits += t.hits();
+      }),
+      { seed: 7, numRuns: 300 },
+    );
+    // Not vacuous: many requests took the known path (and agreed with the full decoder).
+    expect(hits).toBeGreaterThan(100);
+  });
+
+  it('keeps at most its bound of shapes, dropping the oldest', () => {
+    const t = pair();
+    for (let i = 0; i < 10; i++)
+      t.send(
+        encode({
+          route: `r${i}`,
+          asInt: false,
+          monotonic: false,
+          temporality: 2,
+          values: [1, 2],
+          time: 1,
+          withStart: true,
+        }),
+      );
+    expect(t.known.size).toBe(4);
+  });
+});
+
+interface RequestSpec {
+  route: string;
+  asInt: boolean;
+  monotonic: boolean;
+  temporality: number;
+  values: number[];
+  time: number;
+  withStart: boolean;
+}
+
+/** One resource, one sum with two points (two routes), encoded by protobufjs. */
+function encode(r: RequestSpec): Uint8Array {
+  const timeNanos = String(BigInt(T0 + r.time) * 1_000_000n);
+  const points = r.values.map((v, i) => ({
+    attributes: [
+      { key: 'route', value: { stringValue: `${r.route}${i}` } },
+      { key: 'method', value: { stringValue: 'GET' } },
+    ],
+    ...(r.withStart ? { startTimeUnixNano: String(BigInt(T0) * 1_000_000n) } : {}),
+    timeUnixNano: timeNanos,
+    ...(r.asInt && Number.isSafeInteger(v) ? { asInt: v } : { asDouble: v }),
+  }));
+  return RequestType.encode(
+    RequestType.fromObject({
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+          scopeMetrics: [
+            {
+              scope: { name: 's' },
+              metrics: [
+                {
+                  name: 'm',
+                  sum: {
+                    dataPoints: points,
+                    aggregationTemporality: r.temporality,
+                    isMonotonic: r.monotonic,
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  ).finish();
+}
