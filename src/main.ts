@@ -23,7 +23,7 @@ import { buildReport, overallStatus, type OverallStatus } from './report/reliabi
 import { RuleEngine } from './rules/rule-engine.js';
 import { SignalEngine } from './signals/signal-engine.js';
 import { SourceHealth } from './signals/source-health.js';
-import { StateFile } from './store/state-file.js';
+import { StateFile, type SnapshotCheck } from './store/state-file.js';
 import { Store } from './store/store.js';
 
 /** The one place where vigil's parts are wired together. */
@@ -103,21 +103,8 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   });
 
   const stateFile = config.state.dir !== undefined ? new StateFile(config.state.dir, log, clock) : undefined;
-  if (stateFile !== undefined) {
-    const saved = stateFile.read();
-    if (saved !== undefined) {
-      const now = clock();
-      const trends = signals.restoreTrends(saved['trends'], now);
-      let alerts = 0;
-      try {
-        alerts = rules.restore(saved['rules'], now, config.state.restore_grace);
-      } catch (err) {
-        log.error({ err }, 'alert state in snapshot is invalid; starting without it');
-      }
-      log.info({ path: stateFile.path, trends, alerts }, 'state restored');
-      alerting.restore(saved['alerting']);
-    }
-  }
+  if (stateFile !== undefined)
+    restoreState(stateFile, { signals, rules, alerting, clock, log, graceMs: config.state.restore_grace });
   const saveState = (): void => {
     if (stateFile === undefined) return;
     try {
@@ -324,6 +311,55 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     return stopping;
   };
   return { addresses, shutdown, reload };
+}
+
+/** What the snapshot's top level must look like; its parts check their own entries. */
+const snapshotShape: SnapshotCheck = (saved) => {
+  if (saved['version'] !== 1) return `unsupported snapshot version ${JSON.stringify(saved['version'])}`;
+  for (const part of ['trends', 'rules', 'alerting']) {
+    const v = saved[part];
+    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v)))
+      return `"${part}" is not an object`;
+  }
+  return undefined;
+};
+
+/**
+ * Restore the snapshot (SPEC §9). Never throws, whatever the file holds: a kill -9, a full disk or
+ * a hand edit can leave anything there, and a sidecar that cannot start on its own state file
+ * crash-loops until someone deletes the file by hand. A snapshot of the wrong shape, or one with a
+ * part that cannot be restored, is set aside (so the next periodic write does not destroy the
+ * evidence); the parts that were fine are kept, as the alerting part keeps its good entries.
+ */
+function restoreState(
+  file: StateFile,
+  p: {
+    signals: SignalEngine;
+    rules: RuleEngine;
+    alerting: { restore(json: unknown): unknown };
+    clock: () => number;
+    log: Logger;
+    graceMs: number;
+  },
+): void {
+  const saved = file.read(snapshotShape);
+  if (saved === undefined) return;
+  const now = p.clock();
+  const failed: string[] = [];
+  const part = <T>(name: string, restore: () => T, otherwise: T): T => {
+    try {
+      return restore();
+    } catch (err) {
+      p.log.error({ err, path: file.path, part: name }, `${name} in the state snapshot cannot be restored`);
+      failed.push(name);
+      return otherwise;
+    }
+  };
+  const trends = part('trends', () => p.signals.restoreTrends(saved['trends'], now), 0);
+  const alerts = part('rules', () => p.rules.restore(saved['rules'], now, p.graceMs), 0);
+  part('alerting', () => p.alerting.restore(saved['alerting']), undefined);
+  p.log.info({ path: file.path, trends, alerts }, 'state restored');
+  if (failed.length > 0) file.setAside(`cannot restore ${failed.join(', ')}`);
 }
 
 /**

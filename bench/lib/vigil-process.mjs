@@ -31,10 +31,11 @@ limits:
 
 /**
  * Starts vigil and resolves once it logs "vigil started", with the base URL of each listener
- * (from its `listening` log lines) and `stop()`. `nodeArgs` go to node before the CLI (e.g.
- * `--cpu-prof`).
+ * (from its `listening` log lines), `exited` (resolves with the exit code, null when killed by a
+ * signal) and `stop()` (SIGTERM, resolves with the exit code). `nodeArgs` go to node before the
+ * CLI (e.g. `--cpu-prof`); `onLog` gets every JSON log line (the soak counts errors).
  */
-export async function startVigil(configYaml = BENCH_CONFIG, { nodeArgs = [] } = {}) {
+export async function startVigil(configYaml = BENCH_CONFIG, { nodeArgs = [], onLog } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, configYaml);
@@ -50,9 +51,10 @@ export async function startVigil(configYaml = BENCH_CONFIG, { nodeArgs = [] } = 
   const urls = {};
   const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
   const stop = async () => {
-    if (proc.exitCode === null) proc.kill('SIGTERM');
-    await exited;
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    const code = await exited;
     rmSync(dir, { recursive: true, force: true });
+    return code;
   };
   const started = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`vigil did not start:\n${stderr.join('\n')}`)), 15_000);
@@ -68,6 +70,7 @@ export async function startVigil(configYaml = BENCH_CONFIG, { nodeArgs = [] } = 
       } catch {
         return;
       }
+      onLog?.(rec);
       if (rec.msg === 'listening') urls[rec.listener] = `http://127.0.0.1:${rec.port}`;
       if (rec.msg === 'vigil started') {
         clearTimeout(timer);
@@ -81,7 +84,7 @@ export async function startVigil(configYaml = BENCH_CONFIG, { nodeArgs = [] } = 
     await stop(); // a vigil that never started must not outlive the benchmark
     throw err;
   }
-  return { pid: proc.pid, ingest: urls.ingest, metrics: urls.metrics, api: urls.api, stop };
+  return { pid: proc.pid, ingest: urls.ingest, metrics: urls.metrics, api: urls.api, exited, stop };
 }
 
 let ticksPerSecond;

@@ -1,5 +1,6 @@
 import type { RuleConfig } from '../config/schema.js';
 import { AlertRuleState } from './alert-state.js';
+import { parseAlertSnapshot } from './alert-snapshot.js';
 import { evaluate, parseExpr, type Expr } from './expr.js';
 import { fingerprint } from './fingerprint.js';
 import type { AlertChange, AlertInstance, FlatLabels, Sample, SignalLookup, SignalRead } from './types.js';
@@ -179,6 +180,13 @@ export class RuleEngine {
    */
   restore(snapshot: unknown, nowMs: number, graceMs = 0): number {
     if (typeof snapshot !== 'object' || snapshot === null) return 0;
+    // All or nothing: every rule's part is checked before any is applied, so a snapshot that is
+    // damaged in its third rule does not leave the first two restored and the rest not (the
+    // caller then sets the file aside and starts these rules afresh).
+    for (const rule of this.rules) {
+      const s = (snapshot as Record<string, unknown>)[rule.name];
+      if (s !== undefined) parseAlertSnapshot(s);
+    }
     let n = 0;
     this.held.clear();
     this.holdUntilMs = nowMs + graceMs;

@@ -283,10 +283,14 @@ export class SignalEngine implements SignalLookup {
     for (const [name, groups] of Object.entries(snapshot as Record<string, unknown>)) {
       if (!this.signals.has(name) || !Array.isArray(groups)) continue;
       const byGroup = new Map<string, GroupTrend>();
-      for (const g of groups as Array<{ labels?: unknown; trend?: unknown }>) {
-        if (!Array.isArray(g.labels) || !g.labels.every((l) => typeof l === 'string')) continue;
-        const { trend } = Trend.fromJSON(g.trend, nowMs);
-        const c = canonicalLabels(g.labels as string[]);
+      for (const g of groups as unknown[]) {
+        // A null or a number among the groups (a hand-edited or damaged snapshot) is skipped like
+        // any other malformed entry: reading `.labels` of null threw, and vigil could not start.
+        if (typeof g !== 'object' || g === null) continue;
+        const { labels, trend: saved } = g as { labels?: unknown; trend?: unknown };
+        if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) continue;
+        const { trend } = Trend.fromJSON(saved, nowMs);
+        const c = canonicalLabels(labels as string[]);
         byGroup.set(c.key, { labels: c.labels, trend });
         restored++;
       }

@@ -56,14 +56,65 @@ describe('StateFile', () => {
     expect(readdirSync(dir)).toEqual(['vigil-state.json']);
   });
 
-  it('replaces a stale temporary file left by a crash mid-write, keeping the last snapshot intact', () => {
-    const f = stateFile();
+  it('sets aside a temporary file left by a crash mid-write (warned), keeping the last snapshot intact', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino(
+      { level: 'info' },
+      { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    const f = new StateFile(dir, capture, () => T0);
     f.write({ n: 1 });
     writeFileSync(`${f.path}.tmp`, '{"n": 2, "trunc');
     expect(f.read()).toEqual({ n: 1 });
+    expect(readdirSync(dir).sort()).toEqual(['vigil-state.json', `vigil-state.json.tmp.corrupt-${T0}`]);
+    expect(readFileSync(join(dir, `vigil-state.json.tmp.corrupt-${T0}`), 'utf8')).toBe('{"n": 2, "trunc');
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'unfinished state snapshot set aside',
+        path: `${f.path}.tmp`,
+        movedTo: `${f.path}.tmp.corrupt-${T0}`,
+      }),
+    ]);
     f.write({ n: 3 });
     expect(f.read()).toEqual({ n: 3 });
-    expect(readdirSync(dir)).toEqual(['vigil-state.json']);
+    expect(lines).toHaveLength(1); // a write leaves no temporary file behind
+  });
+
+  it('sets aside a temporary file even when there is no snapshot yet', () => {
+    const f = stateFile();
+    writeFileSync(`${f.path}.tmp`, '');
+    expect(f.read()).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([`vigil-state.json.tmp.corrupt-${T0}`]);
+  });
+
+  it('sets aside valid JSON that the check refuses, with the check’s reason', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino(
+      { level: 'info' },
+      { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    const f = new StateFile(dir, capture, () => T0);
+    f.write({ version: 2 });
+    const check = (s: Record<string, unknown>) => (s['version'] === 1 ? undefined : 'not version 1');
+    expect(f.read(check)).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([`vigil-state.json.corrupt-${T0}`]);
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      msg: 'corrupt state snapshot set aside',
+      reason: 'not version 1',
+    });
+    f.write({ version: 1 });
+    expect(f.read(check)).toEqual({ version: 1 });
+  });
+
+  it('setAside moves a snapshot that parsed but could not be restored', () => {
+    const f = stateFile();
+    f.write({ version: 1 });
+    f.setAside('cannot restore rules');
+    expect(readdirSync(dir)).toEqual([`vigil-state.json.corrupt-${T0}`]);
+    f.setAside('again'); // nothing left to move: logged, not thrown
+    expect(f.read()).toBeUndefined();
   });
 
   it.each([
@@ -72,6 +123,7 @@ describe('StateFile', () => {
     ['a JSON array', '[1, 2]'],
     ['JSON null', 'null'],
     ['a JSON string', '"state"'],
+    ['garbage bytes', '\u0000\u00ff\ufffd\u0001PK\u0003\u0004'],
   ])('sets aside %s as *.corrupt-<time> and returns undefined', (_what, text) => {
     const f = stateFile();
     writeFileSync(f.path, text);
