@@ -2,9 +2,10 @@
 # vigil's production image (README "Deploying as a sidecar").
 #
 # Stage `build` compiles the TypeScript with the dev dependencies. The runtime stage holds only
-# the production dependencies, dist/ and the default config; it runs as a non-root user (uid
-# 1000, numeric so Kubernetes can verify runAsNonRoot) and writes nowhere but /var/lib/vigil
-# (state.dir: mount an emptyDir or a volume there), so the root filesystem can be read-only.
+# the production dependencies, dist/, web/ (the dashboard's static files) and the default config;
+# it runs as a non-root user (uid 1000, numeric so Kubernetes can verify runAsNonRoot) and
+# writes nowhere but /var/lib/vigil (state.dir: mount an emptyDir or a volume there), so the
+# root filesystem can be read-only.
 # No HEALTHCHECK: Kubernetes probes /livez and /readyz on the api port instead. npm's cache is
 # a BuildKit cache mount, so it never lands in a layer.
 #
@@ -24,6 +25,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+COPY web ./web
 COPY config.yaml /etc/vigil/config.yaml
 RUN mkdir -p /var/lib/vigil && chown 1000:1000 /var/lib/vigil
 USER 1000:1000

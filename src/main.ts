@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mountAlertsApi } from './alerting/alerts-api.js';
+import { alertJson, mountAlertsApi } from './alerting/alerts-api.js';
 import { createAlerting } from './alerting/create-alerting.js';
 import type { LoadResult } from './config/load.js';
 import type { ParsedConfig } from './config/schema.js';
@@ -12,9 +12,11 @@ import { registerRuleGauges } from './export/rule-gauges.js';
 import { createOtlpExporter } from './export/otlp-exporter.js';
 import { SelfTelemetry } from './export/self-telemetry.js';
 import { createApiApp } from './http/api-server.js';
+import { mountDashboard } from './http/dashboard.js';
 import { createIngestServer } from './http/ingest-server.js';
 import { MemoryGuard } from './http/memory-guard.js';
 import { createMetricsServer } from './http/metrics-server.js';
+import { ReportStream } from './http/report-stream.js';
 import { PushMeters } from './ingest/push-meters.js';
 import { PushGroups } from './ingest/pushgateway.js';
 import { ViewResolver } from './ingest/views.js';
@@ -165,6 +167,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     alerting.onEvaluation(rules.alerts(), now);
     telemetry.recordEvaluation(rules.lastEvalDurationMs / 1000);
     lastEvalMs = now;
+    reportStream.publish();
   };
 
   let currentConfig = config;
@@ -204,6 +207,12 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       includeTraces,
     });
 
+  const reportStream = new ReportStream({
+    report: () => report(false),
+    alerts: () => ({ status: 'success', data: { alerts: alerting.list().map(alertJson) } }),
+    log,
+  });
+
   const ingest = createIngestServer({
     store,
     telemetry,
@@ -235,6 +244,8 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     reload,
     writeAuth: writeAuthorizer(config, env, log),
     mountAlerting: (app, authorised) => mountAlertsApi(app, { alerting, authorised, log }),
+    reportStream: reportStream.handle,
+    mountDashboard: (app) => mountDashboard(app, { log }),
     ready: () => {
       if (!accepting) return { ready: false, reason: 'shutting down' };
       if (!listening) return { ready: false, reason: 'listeners starting' };
@@ -304,6 +315,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       alerting.stop();
       await otlp?.shutdown(otlpDeadlineMs).catch((err: unknown) => log.error({ err }, 'OTLP flush failed'));
       saveState();
+      reportStream.close(); // open streams would keep the api listener from closing
       await Promise.all(Object.values(servers).map((s) => closeServer(s)));
       await telemetry.shutdown().catch(() => undefined);
       log.info('stopped');

@@ -13,9 +13,13 @@ export interface ApiServerOptions {
   writeAuth: (authorization: string | undefined) => boolean;
   /** Mounts the alerts API (src/alerting/alerts-api.ts) with this listener's write authorisation. */
   mountAlerting?: (app: Express, authorised: (req: Request, res: Response) => boolean) => void;
+  /** The report as Server-Sent Events (src/http/report-stream.ts). */
+  reportStream?: (req: Request, res: Response) => void;
+  /** The dashboard's page at `/` and its assets (src/http/dashboard.ts). */
+  mountDashboard?: (app: Express) => void;
 }
 
-/** The api listener (SPEC §2): health, the reliability report, reload. */
+/** The api listener (SPEC §2): health, the reliability report and its stream, reload, the dashboard. */
 export function createApiApp(opts: ApiServerOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -47,6 +51,7 @@ export function createApiApp(opts: ApiServerOptions): Express {
     }
     res.type('application/json').send(JSON.stringify(report));
   });
+  if (opts.reportStream !== undefined) app.get('/api/v2/diagnostics/reliability/stream', opts.reportStream);
   const authorised = (req: Request, res: Response): boolean => {
     if (opts.writeAuth(req.headers.authorization)) return true;
     res.status(401).set('WWW-Authenticate', 'Bearer realm="vigil"').json({
@@ -61,6 +66,7 @@ export function createApiApp(opts: ApiServerOptions): Express {
     else res.status(400).json({ status: 'failed', errors: r.errors });
   });
   opts.mountAlerting?.(app, authorised);
+  opts.mountDashboard?.(app);
   return app;
 }
 

@@ -146,8 +146,9 @@ describe('Dockerfile content', () => {
     expect(files).toContain('package-lock.json');
     expect(files).toContain('config.yaml');
     expect(files).toContain('src/main.ts');
+    expect(files).toContain('web/dashboard/index.html');
     for (const f of files)
-      expect(f).toMatch(/^(package\.json|package-lock\.json|tsconfig\.json|config\.yaml|src\/)/);
+      expect(f).toMatch(/^(package\.json|package-lock\.json|tsconfig\.json|config\.yaml|src\/|web\/)/);
   });
 });
 
@@ -173,8 +174,9 @@ describe('Dockerfile steps outside Docker', () => {
     const image: Stage = built[built.length - 1]!;
     const app = join(image.root, image.workdir);
 
-    // Only what runs: compiled code, production dependencies, the default config.
+    // Only what runs: compiled code, the dashboard's files, production dependencies, the default config.
     expect(existsSync(join(app, 'dist/cli.js'))).toBe(true);
+    expect(existsSync(join(app, 'web/dashboard/index.html'))).toBe(true);
     expect(existsSync(join(app, 'src'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/express'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/@opentelemetry/exporter-metrics-otlp-proto'))).toBe(true);
@@ -240,6 +242,10 @@ describe('Dockerfile steps outside Docker', () => {
       await eventually(async () => Object.keys(ports).length === 3, 20_000);
       const api = `http://127.0.0.1:${ports['api']}`;
       expect((await fetch(`${api}/livez`)).status).toBe(200);
+      const page = await fetch(`${api}/`);
+      expect(page.status).toBe(200);
+      const assets = /src="(assets\/[0-9a-f]+\/app\.js)"/.exec(await page.text())?.[1];
+      expect((await fetch(`${api}/${assets}`)).status).toBe(200);
       await eventually(async () => (await fetch(`${api}/readyz`)).status === 200, 10_000);
       const push = await fetch(`http://127.0.0.1:${ports['ingest']}/api/v1/push`, {
         method: 'POST',
