@@ -45,13 +45,6 @@ const LANES = 4;
  */
 const SETTLE_MS = 10_000;
 const MIB = 1024 * 1024;
-/**
- * vigil's `vigil_process_event_loop_delay_seconds` comes from monitorEventLoopDelay({resolution:
- * 50}) (src/export/self-telemetry.ts), whose samples are the time between two 50 ms timer ticks:
- * an idle loop reads 50 ms. The lag is what exceeds that.
- */
-const LAG_SAMPLING_MS = 50;
-
 const USAGE =
   'usage: npm run soak -- [--minutes N | --seconds N] [--rate P] [--series-ttl S] [--out FILE] [--simulate-loss]';
 let options;
@@ -192,7 +185,7 @@ async function soak(opts) {
       const own = { job: 'vigil' };
       const lag = (stat) => {
         const s = find(m, 'vigil_process_event_loop_delay_seconds', { ...own, stat })[0];
-        return s === undefined ? undefined : Math.max(0, s.value * 1000 - LAG_SAMPLING_MS);
+        return s === undefined ? undefined : s.value * 1000;
       };
       if (lag('p99') !== undefined) samples.lagP99.push(lag('p99'));
       if (lag('max') !== undefined) samples.lagMax.push(lag('max'));
