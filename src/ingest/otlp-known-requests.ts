@@ -1,39 +1,57 @@
-import { applyNumber } from '../store/apply.js';
+import { applyHistogram, applyNumber } from '../store/apply.js';
 import type { ResourceEntry } from '../store/resource.js';
 import type { Series } from '../store/series.js';
 import type { MetricStream, Store } from '../store/store.js';
+import type { HistogramPoint } from '../store/types.js';
+import type { Invalid } from '../store/validate.js';
 import type { IngestTally } from './types.js';
 
 /**
  * An OTel SDK exports the same series in the same order at every interval, and in OTLP/protobuf
- * every time and number value is a fixed-width field (fixed64 / double / sfixed64). So a request
- * for the same series as an earlier one has the same length and the same bytes everywhere but in
- * those 8-byte slots. Such a request is known: its structure was validated, its attributes decoded
- * and its series found when it was first seen; now only its values need reading. This is the idea
- * of Prometheus's scrape cache (series found by the bytes of their sample line), for OTLP.
+ * every time, number value, histogram count, sum, min, max and bucket count is a fixed-width field
+ * (fixed64 / double / sfixed64, bucket counts packed). So a request for the same series as an
+ * earlier one has the same length and the same bytes everywhere but in those slots. Such a
+ * request is known: its structure was validated, its attributes decoded and its series found when
+ * it was first seen; now only its values need reading. This is the idea of Prometheus's scrape
+ * cache (series found by the bytes of their sample line), for OTLP.
  *
- * A shape is recorded from a request that the full decoder accepted whole (number points only, no
- * rejection, each point's fields once, no flags) and is used while the store has removed nothing
- * since (`Store.generation`): its series and resources are then still the ones it names. The
- * comparison is exact, so any other change (a new series, another attribute, an exemplar, a
- * histogram) takes the full path.
+ * A shape is recorded from a request that the full decoder accepted whole (number and histogram
+ * points only, no rejection, each point's fields once, no flags) and is used while the store has
+ * removed nothing since (`Store.generation`): its series and resources are then still the ones it
+ * names. The comparison is exact, so any other change (a new series, another attribute, an
+ * exemplar, another bucket layout) takes the full path, and every point is still validated.
  */
 
-/** Times and value of one number point: offsets of their 8-byte payloads (-1: absent). */
-const SLOTS_PER_POINT = 3;
+/** Slot roles of a point; a number point uses START, TIME and VALUE; BUCKETS may repeat. */
 const START = 0;
 const TIME = 1;
+/** A number's value, a histogram's count. */
 const VALUE = 2;
+const SUM = 3;
+const MIN = 4;
+const MAX = 5;
+/** A histogram's packed bucket counts: 8 bytes a bucket. */
+const BUCKETS = 6;
+const ROLES = 7;
+/** What a role holds when its field is absent, as the full decoder's defaults. */
+const ABSENT = [0, 0, 0, 0, NaN, NaN, 0];
+
+const DOUBLE = 0;
+const INT = 1;
+const HISTOGRAM = 2;
 const TWO_POW_32 = 2 ** 32;
 
 interface Shape {
   /** The recorded request with its slots zeroed. */
   readonly bytes: Buffer;
-  /** Payload offsets, ascending, each followed in `slotOf` by point × 3 + role. */
+  /** Slot offsets, ascending; with their width (bytes) and point × ROLES + role. */
   readonly offsets: Int32Array;
+  readonly widths: Int32Array;
   readonly slotOf: Int32Array;
-  /** Per point: whether the value is as_int (sfixed64) rather than as_double. */
-  readonly isInt: Uint8Array;
+  /** Per point: DOUBLE, INT or HISTOGRAM. */
+  readonly kinds: Uint8Array;
+  /** Per histogram point: its explicit bounds, as the full decoder read them. */
+  readonly bounds: ReadonlyArray<readonly number[] | undefined>;
   readonly streams: readonly MetricStream[];
   readonly series: readonly Series[];
   readonly resources: readonly ResourceEntry[];
@@ -43,28 +61,53 @@ interface Shape {
 /** What the full decoder reports while it decodes a request, to record its shape. */
 export class ShapeRecorder {
   failed = false;
+  /** Flat (offset, width, point × ROLES + role) triples. */
   readonly slots: number[] = [];
-  readonly isInt: number[] = [];
+  readonly kinds: number[] = [];
+  readonly bounds: Array<readonly number[] | undefined> = [];
   readonly streams: MetricStream[] = [];
   readonly series: Series[] = [];
   readonly resources: ResourceEntry[] = [];
 
-  point(
-    startAt: number,
-    timeAt: number,
-    valueAt: number,
-    isInt: boolean,
+  /** A number point: `at` holds the START, TIME and VALUE offsets (-1: absent). */
+  number(at: readonly number[], isInt: boolean, stream: MetricStream, s: Series): void {
+    this.add(at, isInt ? INT : DOUBLE, undefined, stream, s);
+  }
+
+  /**
+   * A histogram point: `at` holds an offset per scalar role (START to MAX; -1: absent) and
+   * `buckets` the (offset, width) of each run of bucket counts, packed or not, in wire order.
+   */
+  histogram(
+    at: readonly number[],
+    buckets: readonly number[],
+    bounds: readonly number[] | undefined,
     stream: MetricStream,
     s: Series,
   ): void {
-    this.slots.push(startAt, timeAt, valueAt);
-    this.isInt.push(isInt ? 1 : 0);
-    this.streams.push(stream);
-    this.series.push(s);
+    const point = this.add(at, HISTOGRAM, bounds, stream, s);
+    for (let i = 0; i < buckets.length; i += 2)
+      this.slots.push(buckets[i]!, buckets[i + 1]!, point * ROLES + BUCKETS);
   }
 
   resource(entry: ResourceEntry): void {
     if (!this.resources.includes(entry)) this.resources.push(entry);
+  }
+
+  private add(
+    at: readonly number[],
+    kind: number,
+    bounds: readonly number[] | undefined,
+    stream: MetricStream,
+    s: Series,
+  ): number {
+    const point = this.kinds.length;
+    for (let r = 0; r < at.length; r++) if (at[r]! >= 0) this.slots.push(at[r]!, 8, point * ROLES + r);
+    this.kinds.push(kind);
+    this.bounds.push(bounds);
+    this.streams.push(stream);
+    this.series.push(s);
+    return point;
   }
 }
 
@@ -73,6 +116,8 @@ export class KnownRequests {
   private readonly byLength = new Map<number, Shape[]>();
   /** All shapes, oldest first, for eviction. */
   private readonly order: Shape[] = [];
+  /** Scratch: the slots' bytes as little-endian uint32 pairs, in byte order. */
+  private raw = new Uint32Array(0);
 
   constructor(private readonly maxShapes = 64) {}
 
@@ -81,7 +126,7 @@ export class KnownRequests {
   }
 
   /**
-   * Applies `buf` through a known shape: true when one matched (every point applied or rejected
+   * Applies `bytes` through a known shape: true when one matched (every point applied or rejected
    * into `tally` as the full decoder would); false when the full decoder must run.
    */
   apply(bytes: Uint8Array, store: Store, nowMs: number, tally: IngestTally): boolean {
@@ -90,33 +135,32 @@ export class KnownRequests {
     const buf = asBuffer(bytes);
     for (const shape of candidates) {
       if (shape.generation !== store.generation) continue;
-      if (this.raw.length < shape.offsets.length * 2) this.raw = new Uint32Array(shape.offsets.length * 4);
-      if (!readIfSame(shape, buf, this.raw)) continue;
+      if (!this.readIfSame(shape, buf)) continue;
       this.applyValues(shape, nowMs, tally);
       return true;
     }
     return false;
   }
 
-  /** Scratch: the slots' raw bytes as little-endian uint32 pairs, in byte order. */
-  private raw = new Uint32Array(0);
-
   /** Keeps the shape of a request the full decoder has just accepted whole. */
   record(buf: Uint8Array, rec: ShapeRecorder, store: Store): void {
-    const points = rec.isInt.length;
+    const points = rec.kinds.length;
     if (rec.failed || points === 0) return;
-    const pairs: Array<[number, number]> = [];
-    for (let i = 0; i < rec.slots.length; i++) if (rec.slots[i]! >= 0) pairs.push([rec.slots[i]!, i]);
-    pairs.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < pairs.length; i++) if (pairs[i]![0] < pairs[i - 1]![0] + 8) return;
+    const slots: Array<[offset: number, width: number, slot: number]> = [];
+    for (let i = 0; i < rec.slots.length; i += 3)
+      slots.push([rec.slots[i]!, rec.slots[i + 1]!, rec.slots[i + 2]!]);
+    slots.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < slots.length; i++) if (slots[i]![0] < slots[i - 1]![0] + slots[i - 1]![1]) return;
     // A copy (the shape outlives the request, whose buffer is not vigil's to keep), slots zeroed.
     const bytes = Buffer.from(buf);
-    for (const [at] of pairs) bytes.fill(0, at, at + 8);
+    for (const [at, width] of slots) bytes.fill(0, at, at + width);
     const shape: Shape = {
       bytes,
-      offsets: Int32Array.from(pairs, (p) => p[0]),
-      slotOf: Int32Array.from(pairs, (p) => p[1]),
-      isInt: Uint8Array.from(rec.isInt),
+      offsets: Int32Array.from(slots, (s) => s[0]),
+      widths: Int32Array.from(slots, (s) => s[1]),
+      slotOf: Int32Array.from(slots, (s) => s[2]),
+      kinds: Uint8Array.from(rec.kinds),
+      bounds: rec.bounds,
       streams: rec.streams,
       series: rec.series,
       resources: rec.resources,
@@ -134,22 +178,63 @@ export class KnownRequests {
     }
   }
 
-  private applyValues(shape: Shape, nowMs: number, tally: IngestTally): void {
-    const { offsets, slotOf, isInt, streams, series } = shape;
+  /**
+   * Whether `buf` equals the shape's bytes everywhere outside its slots; the slots' bytes go to
+   * `raw`. One memcmp of the whole request instead of one per run of bytes between slots (a
+   * native call per run cost more than the comparing): the slots are zeroed in `buf` for the
+   * comparison, as they are in the shape, and put back before returning.
+   */
+  private readIfSame(shape: Shape, buf: Buffer): boolean {
+    const { offsets, widths } = shape;
+    const words = (shape.bytes.length >> 2) + 2;
+    if (this.raw.length < words) this.raw = new Uint32Array(words * 2);
     const raw = this.raw;
-    const points = isInt.length;
-    // Slots are in byte order; points are applied in request order, as the full decoder does.
-    const values = new Float64Array(points * SLOTS_PER_POINT);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let w = 0;
     for (let i = 0; i < offsets.length; i++) {
-      const lo = raw[2 * i]!;
-      const hi = raw[2 * i + 1]!;
+      const end = offsets[i]! + widths[i]!;
+      for (let at = offsets[i]!; at < end; at += 4) {
+        raw[w++] = view.getUint32(at, true);
+        view.setUint32(at, 0);
+      }
+    }
+    const same = shape.bytes.equals(buf);
+    w = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      const end = offsets[i]! + widths[i]!;
+      for (let at = offsets[i]!; at < end; at += 4) view.setUint32(at, raw[w++]!, true);
+    }
+    return same;
+  }
+
+  private applyValues(shape: Shape, nowMs: number, tally: IngestTally): void {
+    const { offsets, widths, slotOf, kinds, streams, series } = shape;
+    const raw = this.raw;
+    const points = kinds.length;
+    const values = new Float64Array(points * ROLES);
+    for (let p = 0; p < points; p++) for (let r = 0; r < ROLES; r++) values[p * ROLES + r] = ABSENT[r]!;
+    const buckets: Array<number[] | undefined> = new Array<number[] | undefined>(points);
+    let w = 0;
+    for (let i = 0; i < offsets.length; i++) {
       const slot = slotOf[i]!;
-      const role = slot % SLOTS_PER_POINT;
-      if (role !== VALUE) {
+      const role = slot % ROLES;
+      const point = (slot - role) / ROLES;
+      if (role === BUCKETS) {
+        // Runs in wire order, appended as the full decoder appends them (packed or not).
+        const counts = (buckets[point] ??= []);
+        for (let k = 0; k < widths[i]!; k += 8, w += 2) counts.push(raw[w + 1]! * TWO_POW_32 + raw[w]!);
+        continue;
+      }
+      const lo = raw[w]!;
+      const hi = raw[w + 1]!;
+      w += 2;
+      if (role === START || role === TIME) {
         // fixed64 nanoseconds as whole milliseconds, exactly as ProtoReader.nanosAsMs.
         values[slot] = Math.floor((hi * TWO_POW_32 + lo) / 1e6);
-      } else if (isInt[(slot - role) / SLOTS_PER_POINT] === 1) {
+      } else if (role === VALUE && kinds[point] === INT) {
         values[slot] = (hi | 0) * TWO_POW_32 + lo; // sfixed64, as ProtoReader.sfixed64
+      } else if (role === VALUE && kinds[point] === HISTOGRAM) {
+        values[slot] = hi * TWO_POW_32 + lo; // fixed64 count
       } else {
         F64_BITS[0] = lo;
         F64_BITS[1] = hi;
@@ -158,14 +243,30 @@ export class KnownRequests {
     }
     for (let p = 0; p < points; p++) {
       const stream = streams[p]!;
-      const bad = applyNumber(
-        stream,
-        series[p]!,
-        values[p * SLOTS_PER_POINT + START]!,
-        values[p * SLOTS_PER_POINT + TIME]!,
-        values[p * SLOTS_PER_POINT + VALUE]!,
-        nowMs,
-      );
+      const v = p * ROLES;
+      let bad: Invalid | null;
+      if (kinds[p] === HISTOGRAM) {
+        const point: HistogramPoint = {
+          startMs: values[v + START]!,
+          timeMs: values[v + TIME]!,
+          count: values[v + VALUE]!,
+          sum: values[v + SUM]!,
+          min: values[v + MIN]!,
+          max: values[v + MAX]!,
+          bounds: shape.bounds[p] ?? NO_BOUNDS,
+          bucketCounts: buckets[p] ?? [],
+        };
+        bad = applyHistogram(stream, series[p]!, point, nowMs);
+      } else {
+        bad = applyNumber(
+          stream,
+          series[p]!,
+          values[v + START]!,
+          values[v + TIME]!,
+          values[v + VALUE]!,
+          nowMs,
+        );
+      }
       if (bad !== null) tally.reject(bad.reason, stream.desc.name + ': ' + bad.message);
       else tally.accepted++;
     }
@@ -173,35 +274,11 @@ export class KnownRequests {
   }
 }
 
+const NO_BOUNDS: readonly number[] = Object.freeze([]);
+
 /** A double's bytes as two uint32 (little-endian, as on the wire). */
 const F64 = new Float64Array(1);
 const F64_BITS = new Uint32Array(F64.buffer);
-
-/**
- * Whether `buf` equals the shape's bytes everywhere outside its 8-byte slots; the slots' bytes go
- * to `raw`. One memcmp of the whole request instead of one per run of bytes between slots (a
- * native call per run cost more than the comparing): the slots are zeroed in `buf` for the
- * comparison, as they are in the shape, and put back before returning.
- */
-function readIfSame(shape: Shape, buf: Buffer, raw: Uint32Array): boolean {
-  const { offsets } = shape;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = offsets.length;
-  for (let i = 0; i < n; i++) {
-    const at = offsets[i]!;
-    raw[2 * i] = view.getUint32(at, true);
-    raw[2 * i + 1] = view.getUint32(at + 4, true);
-    view.setUint32(at, 0);
-    view.setUint32(at + 4, 0);
-  }
-  const same = shape.bytes.equals(buf);
-  for (let i = 0; i < n; i++) {
-    const at = offsets[i]!;
-    view.setUint32(at, raw[2 * i]!, true);
-    view.setUint32(at + 4, raw[2 * i + 1]!, true);
-  }
-  return same;
-}
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -465,7 +465,8 @@ class ProtoDecoder {
       return;
     }
 
-    if (this.rec !== undefined && kind !== 'sum' && kind !== 'gauge') this.rec.failed = true;
+    if (this.rec !== undefined && kind !== 'sum' && kind !== 'gauge' && kind !== 'histogram')
+      this.rec.failed = true;
     r.pos = dataStart;
     let index = 0;
     while (r.pos < dataEnd) {
@@ -577,7 +578,7 @@ class ProtoDecoder {
     if (s === undefined) return;
     this.applied(name, applyNumber(stream, s, startMs, timeMs, value, this.nowMs));
     if (this.rec !== undefined)
-      this.rec.point(startAt, timeAt, valueAt >= 0 ? valueAt : -2 - valueAt, valueAt < -1, stream, s);
+      this.rec.number([startAt, timeAt, valueAt >= 0 ? valueAt : -2 - valueAt], valueAt < -1, stream, s);
   }
 
   private histogramPoint(stream: MetricStream, start: number, end: number, index: number): void {
@@ -589,6 +590,14 @@ class ProtoDecoder {
     let bounds: number[] | undefined;
     let boundsShared = false;
     const counts: number[] = [];
+    // Where the fixed-width payloads are, for the known-request shape; -2 when a field repeats.
+    let hStart = -1;
+    let hTime = -1;
+    let hCount = -1;
+    let hSum = -1;
+    let hMin = -1;
+    let hMax = -1;
+    const bucketRuns: number[] = [];
     const p: HistogramPoint = {
       startMs: 0,
       timeMs: 0,
@@ -613,21 +622,27 @@ class ProtoDecoder {
           break;
         }
         case T_START:
+          hStart = hStart === -1 ? r.pos : -2;
           p.startMs = r.nanosAsMs(end);
           break;
         case T_TIME:
+          hTime = hTime === -1 ? r.pos : -2;
           p.timeMs = r.nanosAsMs(end);
           break;
         case T_HIST_COUNT:
+          hCount = hCount === -1 ? r.pos : -2;
           p.count = r.fixed64(end);
           break;
         case T_HIST_SUM:
+          hSum = hSum === -1 ? r.pos : -2;
           p.sum = r.double(end);
           break;
         case T_HIST_MIN:
+          hMin = hMin === -1 ? r.pos : -2;
           p.min = r.double(end);
           break;
         case T_HIST_MAX:
+          hMax = hMax === -1 ? r.pos : -2;
           p.max = r.double(end);
           break;
         case T_HIST_FLAGS:
@@ -635,10 +650,12 @@ class ProtoDecoder {
           break;
         case T_HIST_BUCKET_COUNTS_PACKED: {
           const e = r.len(end);
+          if (this.rec !== undefined) bucketRuns.push(r.pos, e - r.pos);
           while (r.pos < e) counts.push(r.fixed64(e));
           break;
         }
         case T_HIST_BUCKET_COUNTS:
+          if (this.rec !== undefined) bucketRuns.push(r.pos, 8);
           counts.push(r.fixed64(end));
           break;
         case T_HIST_BOUNDS_PACKED: {
@@ -675,7 +692,10 @@ class ProtoDecoder {
           r.skip(tag & 7, end);
       }
     }
-    if ((flags & NO_RECORDED_VALUE) !== 0) return;
+    if ((flags & NO_RECORDED_VALUE) !== 0) {
+      if (this.rec !== undefined) this.rec.failed = true;
+      return;
+    }
     if (bounds !== undefined) p.bounds = bounds;
     const name = stream.desc.name;
     let s = split ? undefined : this.sameAsLastTime(stream, index, attrStart, attrEnd);
@@ -685,7 +705,13 @@ class ProtoDecoder {
       s = stream.lookup(key) ?? this.newSeries(stream, key, start, end, T_HIST_ATTRIBUTES, checkHistogram(p));
       if (s !== undefined) this.remember(stream, index, s, key, split);
     }
-    if (s !== undefined) this.applied(name, applyHistogram(stream, s, p, this.nowMs));
+    if (s === undefined) return;
+    this.applied(name, applyHistogram(stream, s, p, this.nowMs));
+    if (this.rec !== undefined) {
+      const at = [hStart, hTime, hCount, hSum, hMin, hMax];
+      if (flags !== 0 || at.includes(-2)) this.rec.failed = true;
+      else this.rec.histogram(at, bucketRuns, bounds, stream, s);
+    }
   }
 
   private expHistogramPoint(stream: MetricStream, start: number, end: number): void {

@@ -8,7 +8,14 @@ import { KnownRequests } from '../../src/ingest/otlp-known-requests.js';
 import { decodeOtlpProto } from '../../src/ingest/otlp-proto-decode.js';
 import { IngestTally } from '../../src/ingest/types.js';
 import { familyType, Store } from '../../src/store/store.js';
-import { RequestType } from '../helpers/otlp-proto.js';
+import protobuf from 'protobufjs';
+import { otlpSchema } from '../helpers/otlp-proto.js';
+
+/**
+ * The OTLP request type for hand-made requests. protobufjs writes repeated numbers (bucket
+ * counts, bounds) unpacked, as some senders do; the SDK test above covers the packed form.
+ */
+const RequestType = protobuf.parse(otlpSchema()).root.lookupType('otlp.ExportMetricsServiceRequest');
 
 // Every test runs requests through two stores: one decoded in full every time, one through
 // KnownRequests; after every request both must hold exactly the same state and tally.
@@ -29,7 +36,7 @@ function state(store: Store): string[] {
   for (const st of store.streams.values())
     for (const s of st.series.values())
       out.push(
-        `${st.id}|${s.key}|${st.desc.temporality}|${s.value}|${s.startMs}|${s.timeMs}|${s.updatedMs}|${s.filled}`,
+        `${st.id}|${s.key}|${st.desc.temporality}|${s.value}|${s.startMs}|${s.timeMs}|${s.updatedMs}|${s.filled}|${JSON.stringify(s.point)}`,
       );
   for (const r of store.resources.values()) out.push(`resource ${r.key} ${r.updatedMs} ${r.attrs.join(',')}`);
   return out.sort();
@@ -90,6 +97,7 @@ describe('KnownRequests', () => {
       const bytes = meter.createCounter('bytes', { valueType: ValueType.INT });
       const depth = meter.createUpDownCounter('queue.depth', { valueType: ValueType.INT });
       const temperature = meter.createGauge('temperature');
+      const latency = meter.createHistogram('latency', { advice: { explicitBucketBoundaries: [10, 100] } });
       const t = pair();
       for (let round = 1; round <= 6; round++) {
         for (const route of ['/a', '/b', '/c']) {
@@ -97,6 +105,7 @@ describe('KnownRequests', () => {
           bytes.add(1000 * round, { route });
           depth.add(round % 2 === 0 ? -round : round * 2, { route });
           temperature.record(20 + round, { route, sensor: 1.5 });
+          for (let k = 0; k < round; k++) latency.record(7 * k * round, { route });
         }
         const { resourceMetrics } = await reader.collect();
         t.advance(1000);
@@ -115,10 +124,12 @@ describe('KnownRequests', () => {
       monotonic: fc.boolean(),
       temporality: fc.constantFrom(1, 2),
       withStart: fc.boolean(),
+      histogram: fc.constantFrom('none' as const, 'min-max' as const, 'plain' as const),
+      bounds: fc.constantFrom([10, 100], [1, 5]),
     });
     const value = fc.oneof(
-      { weight: 6, arbitrary: fc.integer({ min: 0, max: 1e6 }) },
-      { weight: 2, arbitrary: fc.double({ min: -10, max: 1e9, noNaN: true }) },
+      { weight: 12, arbitrary: fc.integer({ min: 0, max: 1e6 }) },
+      { weight: 4, arbitrary: fc.double({ min: -10, max: 1e9, noNaN: true }) },
       { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -1) },
     );
     // Mostly the same shape again with new values (what an SDK sends), sometimes another shape
@@ -128,8 +139,13 @@ describe('KnownRequests', () => {
         weight: 8,
         arbitrary: fc.record({
           kind: fc.constant('request' as const),
-          shape: fc.option(shape, { freq: 4 }),
+          shape: fc.option(shape, { freq: 6 }),
           values: fc.array(value, { minLength: 2, maxLength: 2 }),
+          buckets: fc.array(fc.nat(50), { minLength: 3, maxLength: 3 }),
+          countError: fc.oneof(
+            { weight: 5, arbitrary: fc.constant(0) },
+            { weight: 1, arbitrary: fc.constant(1) },
+          ),
           time: fc.integer({ min: 0, max: 5_000_000 }),
         }),
       },
@@ -148,15 +164,23 @@ describe('KnownRequests', () => {
           } else {
             t.advance(1000);
             current = s.shape ?? current;
-            t.send(encode({ ...current, values: s.values, time: s.time }));
+            t.send(
+              encode({
+                ...current,
+                values: s.values,
+                time: s.time,
+                buckets: s.buckets,
+                countError: s.countError,
+              }),
+            );
           }
         }
         hits += t.hits();
       }),
-      { seed: 7, numRuns: 300 },
+      { seed: 7, numRuns: 400 },
     );
     // Not vacuous: many requests took the known path (and agreed with the full decoder).
-    expect(hits).toBeGreaterThan(100);
+    expect(hits).toBeGreaterThan(50);
   });
 
   it('keeps at most its bound of shapes, dropping the oldest', () => {
@@ -185,9 +209,15 @@ interface RequestSpec {
   values: number[];
   time: number;
   withStart: boolean;
+  /** A histogram metric too: with min and max, without, or none. */
+  histogram?: 'none' | 'min-max' | 'plain';
+  bounds?: readonly number[];
+  buckets?: number[];
+  /** Added to the histogram's count: 1 makes it invalid (count ≠ sum of buckets). */
+  countError?: number;
 }
 
-/** One resource, one sum with two points (two routes), encoded by protobufjs. */
+/** One resource, one sum with two points (two routes) and maybe a histogram, encoded by protobufjs. */
 function encode(r: RequestSpec): Uint8Array {
   const timeNanos = String(BigInt(T0 + r.time) * 1_000_000n);
   const points = r.values.map((v, i) => ({
@@ -216,6 +246,7 @@ function encode(r: RequestSpec): Uint8Array {
                     isMonotonic: r.monotonic,
                   },
                 },
+                ...(r.histogram === undefined || r.histogram === 'none' ? [] : [histogram(r, timeNanos)]),
               ],
             },
           ],
@@ -223,4 +254,25 @@ function encode(r: RequestSpec): Uint8Array {
       ],
     }),
   ).finish();
+}
+
+function histogram(r: RequestSpec, timeNanos: string): Record<string, unknown> {
+  const buckets = r.buckets ?? [1, 2, 3];
+  const count = buckets.reduce((a, b) => a + b, 0) + (r.countError ?? 0);
+  return {
+    name: 'h',
+    histogram: {
+      aggregationTemporality: r.temporality,
+      dataPoints: [0, 1].map((i) => ({
+        attributes: [{ key: 'route', value: { stringValue: `${r.route}${i}` } }],
+        ...(r.withStart ? { startTimeUnixNano: String(BigInt(T0) * 1_000_000n) } : {}),
+        timeUnixNano: timeNanos,
+        count: String(count + i),
+        sum: (r.values[i] ?? 0) * 1.5,
+        ...(r.histogram === 'min-max' ? { min: 0.5, max: 200 + i } : {}),
+        bucketCounts: buckets.map((b, k) => String(k === 0 ? b + i : b)),
+        explicitBounds: r.bounds ?? [10, 100],
+      })),
+    },
+  };
 }
