@@ -21,7 +21,7 @@ import {
 } from '../store/validate.js';
 import { anyValueText } from './otlp-json-decode.js';
 import { ProtoReader, WIRE_LEN, WireError, wireError, zigzag32 } from './protobuf-reader.js';
-import { DecodeError, type IngestTally, reasonText } from './types.js';
+import { DecodeError, type IngestTally, reasonText, rejectionText } from './types.js';
 
 /**
  * vigil's own OTLP/protobuf metrics decoder: an ExportMetricsServiceRequest straight into the
@@ -937,7 +937,7 @@ class ProtoDecoder {
     this.r.pos = saved;
     const s = this.store.series(stream, rawKey, attrs);
     if (typeof s === 'string') {
-      this.tally.reject(s, reasonText(s));
+      this.tally.reject(s, rejectionText(s, this.store, attrs));
       return undefined;
     }
     return s;
