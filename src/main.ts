@@ -1,18 +1,23 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import { alertJson, mountAlertsApi } from './alerting/alerts-api.js';
 import { createAlerting } from './alerting/create-alerting.js';
 import type { LoadResult } from './config/load.js';
+import { memoryLimitsBytes } from './config/limits-schema.js';
 import type { ParsedConfig } from './config/schema.js';
+import { API_TOKEN, INGEST_TOKEN, resolveToken } from './config/tokens.js';
 import { prometheusFamily } from './export/prometheus-naming.js';
 import { registerRuleGauges } from './export/rule-gauges.js';
 import { createOtlpExporter } from './export/otlp-exporter.js';
 import { SelfTelemetry } from './export/self-telemetry.js';
 import { createApiApp } from './http/api-server.js';
+import { ingestAuthorizer, writeAuthorizer } from './http/bearer-auth.js';
+import { connectionLimits, createLimitedServer } from './http/connection-limits.js';
 import { mountDashboard } from './http/dashboard.js';
+import { exposedGc } from './http/force-gc.js';
+import { IngestAdmission } from './http/ingest-admission.js';
 import { createIngestServer } from './http/ingest-server.js';
 import { MemoryGuard } from './http/memory-guard.js';
 import { createMetricsServer } from './http/metrics-server.js';
@@ -57,6 +62,10 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     maxSeries: config.limits.max_series,
     maxSeriesPerMetric: config.limits.max_series_per_metric,
     seriesTtlMs: config.limits.series_ttl,
+    attributes: {
+      maxAttributes: config.limits.max_attributes_per_point,
+      maxValueLength: config.limits.max_attribute_value_length,
+    },
   };
   const store = new Store({ limits, clock, familyOf: prometheusFamily });
   const pushGroups = new PushGroups({ store, clock });
@@ -122,9 +131,8 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     }
   };
 
-  const memory = new MemoryGuard(
-    config.limits.memory_soft_mib !== undefined ? config.limits.memory_soft_mib * 1024 * 1024 : undefined,
-  );
+  const memoryLimits = memoryLimitsBytes(config.limits);
+  const memory = new MemoryGuard(memoryLimits, { gc: memoryLimits === undefined ? undefined : exposedGc() });
   memory.start();
 
   let accepting = true;
@@ -213,10 +221,22 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     log,
   });
 
+  const connections = connectionLimits(config.limits);
   const ingest = createIngestServer({
     store,
     telemetry,
-    memory,
+    admission: new IngestAdmission({
+      maxConcurrent: config.limits.max_concurrent_requests,
+      maxInflightBytes: config.limits.max_inflight_bytes,
+      memory,
+      accepting: () => accepting,
+    }),
+    connections,
+    authorise: ingestAuthorizer(
+      resolveToken({ ...INGEST_TOKEN, file: config.ingest.token_file }, env),
+      config.listeners.ingest.host,
+      log,
+    ),
     clock,
     maxRequestBytes: () => config.limits.max_request_bytes,
     push: () => ({
@@ -227,7 +247,6 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       observe: (resource, metric, unit, attrs, values) =>
         signals.observe(resource, metric, unit, attrs, values, clock()),
     }),
-    accepting: () => accepting,
     prometheusPush: pushGroups,
     log,
   });
@@ -235,6 +254,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     store,
     refresh,
     onScrape: (s) => telemetry.recordScrape(s),
+    connections,
     log,
   });
   const evalIntervalMs = config.evaluation_interval;
@@ -242,7 +262,11 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     report,
     version: VERSION,
     reload,
-    writeAuth: writeAuthorizer(config, env, log),
+    writeAuth: writeAuthorizer(
+      resolveToken({ ...API_TOKEN, file: config.api.token_file }, env),
+      config.listeners.api.host,
+      log,
+    ),
     mountAlerting: (app, authorised) => mountAlertsApi(app, { alerting, authorised, log }),
     reportStream: reportStream.handle,
     mountDashboard: (app) => mountDashboard(app, { log }),
@@ -257,7 +281,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
 
   const servers: Record<'ingest' | 'api' | 'metrics', Server> = {
     ingest,
-    api: (await import('node:http')).createServer(api),
+    api: createLimitedServer(connections, api),
     metrics,
   };
   const addresses = {} as Record<'ingest' | 'api' | 'metrics', AddressInfo>;
@@ -372,36 +396,6 @@ function restoreState(
   part('alerting', () => p.alerting.restore(saved['alerting']), undefined);
   p.log.info({ path: file.path, trends, alerts }, 'state restored');
   if (failed.length > 0) file.setAside(`cannot restore ${failed.join(', ')}`);
-}
-
-/**
- * Write endpoints (SPEC §8): `Authorization: Bearer <token>` with the token from `api.token_file`
- * or VIGIL_API_TOKEN; with no token configured they are allowed only on a loopback api listener.
- */
-function writeAuthorizer(
-  config: ParsedConfig,
-  env: NodeJS.ProcessEnv,
-  log: Logger,
-): (header: string | undefined) => boolean {
-  let token = env['VIGIL_API_TOKEN'] ?? '';
-  if (config.api.token_file !== undefined) {
-    try {
-      token = readFileSync(config.api.token_file, 'utf8').trim();
-    } catch (err) {
-      log.error({ err, file: config.api.token_file }, 'cannot read api.token_file: write endpoints refused');
-      return () => false;
-    }
-  }
-  if (token === '') {
-    const host = config.listeners.api.host;
-    const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
-    return () => loopback;
-  }
-  const expected = Buffer.from(`Bearer ${token}`);
-  return (header) => {
-    const got = Buffer.from(header ?? '');
-    return got.length === expected.length && timingSafeEqual(got, expected);
-  };
 }
 
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {

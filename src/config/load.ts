@@ -1,5 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import { z } from 'zod';
 import { configSchema, type ParsedConfig } from './schema.js';
 
@@ -53,6 +63,20 @@ export function parseConfigText(
         node.value = substituteEnv(node.value, env);
     },
   });
+  // A `__proto__` key would be dropped by the schema's records without a word (a `where` filter
+  // or an external label silently gone): name it as the error it is.
+  const magic: string[] = [];
+  visit(doc, {
+    Pair(_key, pair, path) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__') {
+        const keys = path.filter(isPair).map((p) => (isScalar(p.key) ? String(p.key.value) : '?'));
+        magic.push(
+          `${at(pair.key.range?.[0])} ${dotted([...keys, '__proto__'])}: the key "__proto__" is not allowed`,
+        );
+      }
+    },
+  });
+  if (magic.length > 0) return { ok: false, errors: magic };
   const raw: unknown = doc.toJS() ?? {};
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return { ok: true, config: parsed.data };

@@ -3,7 +3,8 @@ import { alertingSchema } from '../alerting/alerting-config.js';
 import { ExprError, parseExpr, signalUses, isReservedWord } from '../rules/expr.js';
 import { unitFactor } from '../signals/units.js';
 import { exportersSchema } from './exporters-schema.js';
-import { durationMs, listenAddress, sizeBytes } from './value-schemas.js';
+import { limitsSchema } from './limits-schema.js';
+import { durationMs, listenAddress } from './value-schemas.js';
 
 /**
  * The one config schema (SPEC §1–§4): YAML keys are snake_case as in the contract; values with
@@ -12,7 +13,6 @@ import { durationMs, listenAddress, sizeBytes } from './value-schemas.js';
  */
 
 const duration = (what = 'duration') => durationMs(0, what);
-const bytes = sizeBytes;
 const listen = listenAddress;
 
 const positiveInt = z.number().int().positive();
@@ -226,16 +226,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    limits: z
-      .object({
-        max_request_bytes: bytes.default(8 * 1024 * 1024),
-        max_series: positiveInt.default(100_000),
-        max_series_per_metric: positiveInt.default(10_000),
-        series_ttl: duration().default(5 * 60_000),
-        memory_soft_mib: positiveInt.optional(),
-      })
-      .strict()
-      .prefault({}),
+    /** Request, point and connection limits, load shedding (src/config/limits-schema.ts). */
+    limits: limitsSchema.prefault({}),
     evaluation_interval: duration().default(1000),
     shutdown_timeout: duration().default(10_000),
     views: z.array(viewSchema).default([]),
@@ -261,6 +253,13 @@ export const configSchema = z
     api: z
       .object({
         /** File holding the bearer token for write endpoints (else VIGIL_API_TOKEN). */
+        token_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    ingest: z
+      .object({
+        /** File holding the bearer token every ingest request must send (else VIGIL_INGEST_TOKEN; none: open). */
         token_file: z.string().min(1).optional(),
       })
       .strict()

@@ -3,6 +3,7 @@ import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/pr
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Logger } from 'pino';
+import { loggableUrl } from '../log.js';
 import type { ParsedConfig } from '../config/schema.js';
 import { resolveOtlpExporter, type OtlpExporterSettings } from '../config/otlp-env.js';
 import type { ExporterHealth } from '../report/reliability-report.js';
@@ -137,7 +138,7 @@ export class OtlpExporter {
     }
     this.opts.log.info(
       {
-        url: this.s.url,
+        url: loggableUrl(this.s.url),
         protocol: this.s.protocol,
         intervalMs: this.s.intervalMs,
         temporality: this.s.temporality,

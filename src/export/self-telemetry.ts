@@ -3,6 +3,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { SdkCollector } from '../ingest/sdk-collect.js';
+import type { RefusalReason } from '../http/ingest-admission.js';
 import type { IngestTally } from '../ingest/types.js';
 import { resourceIdentity } from '../store/resource.js';
 import type { Store } from '../store/store.js';
@@ -78,7 +79,8 @@ export class SelfTelemetry {
     // Requests, not points: load shedding answers before reading the body, so the points are unknown.
     this.refused = meter.createCounter('vigil.receiver.refused_requests', {
       unit: '{request}',
-      description: 'Ingest requests refused (503/429: shutting down or over memory_soft_mib), by transport.',
+      description:
+        'Ingest requests shed with 503/429 (shutting_down, memory_soft_limit, memory_hard_limit, concurrency_limit, inflight_bytes_limit), by transport and reason.',
     });
     this.scrapeDuration = meter.createHistogram('vigil.exporter.prometheus.scrape.duration', {
       unit: 's',
@@ -148,10 +150,15 @@ export class SelfTelemetry {
       .addCallback((r) => r.observe(this.reloadAtMs / 1000));
   }
 
-  /** Count one answered ingest request and what became of its points. */
-  recordRequest(transport: Transport, status: number, tally: IngestTally | undefined): void {
+  /** Count one answered ingest request and what became of its points; `refused` when load was shed. */
+  recordRequest(
+    transport: Transport,
+    status: number,
+    tally: IngestTally | undefined,
+    refused?: RefusalReason,
+  ): void {
     this.requests.add(1, { transport, code: String(status) });
-    if (status === 503 || status === 429) this.refused.add(1, { transport });
+    if (refused !== undefined) this.refused.add(1, { transport, reason: refused });
     if (tally === undefined) return;
     if (tally.accepted > 0) this.accepted.add(tally.accepted, { transport });
     this.acceptedTotal += tally.accepted;

@@ -1,32 +1,39 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { handlePush, PushBodyError, type PushContext } from '../ingest/json-push.js';
 import { decodeOtlpJson } from '../ingest/otlp-json-decode.js';
 import { KnownRequests } from '../ingest/otlp-known-requests.js';
 import { decodeOtlpProto } from '../ingest/otlp-proto-decode.js';
-import { exportResponse, statusBody } from '../ingest/otlp-response.js';
+import { contentTypeOf, exportResponse, statusBody } from '../ingest/otlp-response.js';
 import { DecodeError, IngestTally } from '../ingest/types.js';
 import type { SelfTelemetry, Transport } from '../export/self-telemetry.js';
 import type { Store } from '../store/store.js';
 import type { PushGroups } from '../ingest/pushgateway.js';
-import type { MemoryGuard } from './memory-guard.js';
+import { BEARER_CHALLENGE } from './bearer-auth.js';
+import { createLimitedServer, type ConnectionLimits } from './connection-limits.js';
+import { isRefusal, type AdmissionTicket, type IngestAdmission, type Refusal } from './ingest-admission.js';
 import { handlePrometheusPush } from './prometheus-push-handler.js';
 import { BodyError, readBody } from './read-body.js';
 
 /** google.rpc.Code values used in OTLP error bodies. */
 const RPC_INVALID_ARGUMENT = 3;
 const RPC_RESOURCE_EXHAUSTED = 8;
-const RPC_UNAVAILABLE = 14;
+const RPC_UNAUTHENTICATED = 16;
 
 export interface IngestServerOptions {
   store: Store;
   telemetry: SelfTelemetry;
-  memory: MemoryGuard;
+  /** Load shedding: shutdown, memory, concurrent requests, body bytes in flight. */
+  admission: IngestAdmission;
+  connections: ConnectionLimits;
+  /**
+   * Checks `Authorization` when ingest needs a token (`ingest.token_file`, VIGIL_INGEST_TOKEN);
+   * undefined: open, as the collector's otlpreceiver without an auth extension.
+   */
+  authorise?: ((authorization: string | undefined) => boolean) | undefined;
   clock: () => number;
   maxRequestBytes: () => number;
   push: () => Omit<PushContext, 'nowMs'>;
-  /** False while shutting down: ingest answers 503 (SPEC §1). */
-  accepting: () => boolean;
   /** Pushgateway-compatible groups for `/metrics/job/...`; without them those paths are 404. */
   prometheusPush?: PushGroups;
   log: Logger;
@@ -39,32 +46,75 @@ export interface IngestServerOptions {
 export function createIngestServer(opts: IngestServerOptions): Server {
   /** Shapes of OTLP/protobuf requests seen before, so a repeat only has its values read. */
   const knownRequests = new KnownRequests();
-  const server = createServer((req, res) => {
+  return createLimitedServer(opts.connections, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/v1/metrics') {
-      if (req.method !== 'POST') return methodNotAllowed(req, res);
-      handleOtlp(req, res, opts, knownRequests).catch((err: unknown) => internalError(res, err, opts.log));
-    } else if (path === '/api/v1/push') {
-      if (req.method !== 'POST') return methodNotAllowed(req, res);
-      handleJsonPush(req, res, opts).catch((err: unknown) => internalError(res, err, opts.log));
-    } else if (path.startsWith('/metrics/') && opts.prometheusPush !== undefined) {
+    const route =
+      path === '/v1/metrics'
+        ? 'otlp'
+        : path === '/api/v1/push'
+          ? 'push'
+          : path.startsWith('/metrics/') && opts.prometheusPush !== undefined
+            ? 'prometheus'
+            : undefined;
+    if (route === undefined) {
+      req.resume();
+      return sendText(res, 404, `no route for ${req.method} ${path}\n`);
+    }
+    // Authorisation comes first: without the token nothing is read, and nothing is told.
+    if (opts.authorise !== undefined && !opts.authorise(req.headers.authorization))
+      return unauthorised(req, res, route, opts);
+    if (route === 'prometheus') {
       const ctx = {
-        groups: opts.prometheusPush,
+        groups: opts.prometheusPush!,
         telemetry: opts.telemetry,
         maxRequestBytes: opts.maxRequestBytes(),
-        refused: refusal(opts),
+        admit: () => admit(opts, res),
       };
       handlePrometheusPush(req, res, path, ctx).catch((err: unknown) => internalError(res, err, opts.log));
-    } else {
-      req.resume();
-      sendText(res, 404, `no route for ${req.method} ${path}\n`);
+      return;
     }
+    if (req.method !== 'POST') return methodNotAllowed(req, res);
+    const handled =
+      route === 'otlp' ? handleOtlp(req, res, opts, knownRequests) : handleJsonPush(req, res, opts);
+    handled.catch((err: unknown) => internalError(res, err, opts.log));
   });
-  // Slow clients must not hold sockets forever (a slowloris answer); keep-alive stays cheap.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 65_000;
-  return server;
+}
+
+/**
+ * Take a slot for this request (released when its answer is done or its connection closes), or
+ * the refusal to answer with.
+ */
+function admit(opts: IngestServerOptions, res: ServerResponse): AdmissionTicket | Refusal {
+  const ticket = opts.admission.enter();
+  if (!isRefusal(ticket)) res.once('close', ticket.release);
+  return ticket;
+}
+
+function unauthorised(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: 'otlp' | 'push' | 'prometheus',
+  opts: IngestServerOptions,
+): void {
+  req.resume();
+  const message =
+    'unauthorised: send Authorization: Bearer <token> (ingest.token_file or VIGIL_INGEST_TOKEN)';
+  res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
+  if (route === 'otlp') {
+    const format = mediaType(req) === 'application/json' ? 'json' : 'proto';
+    opts.telemetry.recordRequest(format === 'json' ? 'otlp_json' : 'otlp_proto', 401, undefined);
+    const body = statusBody(format, RPC_UNAUTHENTICATED, message);
+    res.writeHead(401, { 'Content-Type': contentTypeOf(format), 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  } else if (route === 'push') {
+    opts.telemetry.recordRequest('json_push', 401, undefined);
+    const body = JSON.stringify({ error: message });
+    res.writeHead(401, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  } else {
+    opts.telemetry.recordRequest('prometheus_push', 401, undefined);
+    sendText(res, 401, `${message}\n`);
+  }
 }
 
 /** A bug must cost one request, never the process: log it and answer 500. */
@@ -92,18 +142,6 @@ function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** Load shedding shared by every ingest route: 503 while draining or over the memory limit. */
-function refusal(opts: IngestServerOptions): { status: number; code: number; message: string } | undefined {
-  if (!opts.accepting()) return { status: 503, code: RPC_UNAVAILABLE, message: 'vigil is shutting down' };
-  if (opts.memory.overloaded)
-    return {
-      status: 503,
-      code: RPC_UNAVAILABLE,
-      message: 'memory above limits.memory_soft_mib; retry later',
-    };
-  return undefined;
-}
-
 async function handleOtlp(
   req: IncomingMessage,
   res: ServerResponse,
@@ -114,9 +152,19 @@ async function handleOtlp(
   const format =
     type === 'application/x-protobuf' ? 'proto' : type === 'application/json' ? 'json' : undefined;
   const transport: Transport = format === 'json' ? 'otlp_json' : 'otlp_proto';
-  const reply = (status: number, body: Buffer | string, contentType: string, tally?: IngestTally): void => {
-    opts.telemetry.recordRequest(transport, status, tally);
-    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  const reply = (
+    status: number,
+    body: Buffer | string,
+    contentType: string,
+    tally?: IngestTally,
+    refusal?: Refusal,
+  ): void => {
+    opts.telemetry.recordRequest(transport, status, tally, refusal?.reason);
+    res.writeHead(status, {
+      'Content-Type': contentType,
+      'Content-Length': Buffer.byteLength(body),
+      ...(refusal !== undefined ? { 'Retry-After': String(refusal.retryAfterSeconds) } : {}),
+    });
     res.end(body);
   };
   if (format === undefined) {
@@ -130,24 +178,31 @@ async function handleOtlp(
   const contentType = format === 'proto' ? 'application/x-protobuf' : 'application/json';
   const fail = (status: number, code: number, message: string): void =>
     reply(status, statusBody(format, code, message), contentType);
-  const refused = refusal(opts);
-  if (refused !== undefined) {
+  // The collector's memory_limiter answers refusals as 503 with a google.rpc.Status, in the
+  // request's encoding; the exporters retry them after Retry-After.
+  const refuse = (r: Refusal): void =>
+    reply(r.status, statusBody(format, r.rpcCode, r.message), contentType, undefined, r);
+  const ticket = admit(opts, res);
+  if (isRefusal(ticket)) {
     req.resume();
-    res.setHeader('Retry-After', '5');
-    return fail(refused.status, refused.code, refused.message);
+    return refuse(ticket);
   }
   let body: Buffer;
   try {
-    body = await readBody(req, opts.maxRequestBytes());
+    body = await readBody(req, opts.maxRequestBytes(), ticket.take);
   } catch (err) {
-    if (err instanceof BodyError)
+    if (err instanceof BodyError) {
+      if (err.refusal !== undefined) return refuse(err.refusal);
       return fail(
         err.status,
         err.status === 413 ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT,
         err.message,
       );
+    }
     throw err;
   }
+  const late = ticket.proceed();
+  if (late !== undefined) return refuse(late);
   const tally = new IngestTally();
   try {
     if (format === 'proto') decodeOtlpProto(body, opts.store, opts.clock(), tally, knownRequests);
@@ -164,10 +219,14 @@ async function handleJsonPush(
   res: ServerResponse,
   opts: IngestServerOptions,
 ): Promise<void> {
-  const reply = (status: number, body: unknown, tally?: IngestTally): void => {
-    opts.telemetry.recordRequest('json_push', status, tally);
+  const reply = (status: number, body: unknown, tally?: IngestTally, refusal?: Refusal): void => {
+    opts.telemetry.recordRequest('json_push', status, tally, refusal?.reason);
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...(refusal !== undefined ? { 'Retry-After': String(refusal.retryAfterSeconds) } : {}),
+    });
     res.end(text);
   };
   const type = mediaType(req);
@@ -175,19 +234,20 @@ async function handleJsonPush(
     req.resume();
     return reply(415, { error: `unsupported Content-Type "${type}"; use application/json` });
   }
-  const refused = refusal(opts);
-  if (refused !== undefined) {
+  const ticket = admit(opts, res);
+  if (isRefusal(ticket)) {
     req.resume();
-    res.setHeader('Retry-After', '5');
-    return reply(refused.status, { error: refused.message });
+    return reply(ticket.status, { error: ticket.message }, undefined, ticket);
   }
   let body: Buffer;
   try {
-    body = await readBody(req, opts.maxRequestBytes());
+    body = await readBody(req, opts.maxRequestBytes(), ticket.take);
   } catch (err) {
-    if (err instanceof BodyError) return reply(err.status, { error: err.message });
+    if (err instanceof BodyError) return reply(err.status, { error: err.message }, undefined, err.refusal);
     throw err;
   }
+  const late = ticket.proceed();
+  if (late !== undefined) return reply(late.status, { error: late.message }, undefined, late);
   const tally = new IngestTally();
   try {
     const result = handlePush(parseJson(body), { ...opts.push(), nowMs: opts.clock() }, tally);

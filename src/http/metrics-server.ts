@@ -1,14 +1,16 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { negotiateFormat, writeExposition } from '../export/prometheus-text.js';
 import type { Store } from '../store/store.js';
+import { createLimitedServer, type ConnectionLimits } from './connection-limits.js';
 
 export interface MetricsServerOptions {
   store: Store;
   /** Brings SDK-held data (pushed meters, vigil's own instruments) into the store first. */
   refresh: () => Promise<void>;
   onScrape: (seconds: number) => void;
+  connections: ConnectionLimits;
   log: Logger;
 }
 
@@ -18,7 +20,7 @@ export interface MetricsServerOptions {
  * scraper asks for it, as Prometheus always does.
  */
 export function createMetricsServer(opts: MetricsServerOptions): Server {
-  return createServer((req, res) => {
+  return createLimitedServer(opts.connections, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     req.resume();
     if (path !== '/metrics') {

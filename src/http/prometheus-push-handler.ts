@@ -5,6 +5,7 @@ import { parsePrometheusText, TextParseError } from '../ingest/prometheus-text-p
 import type { PushGroups } from '../ingest/pushgateway.js';
 import { parseGroupingPath } from '../ingest/pushgateway-path.js';
 import { DecodeError, type IngestTally } from '../ingest/types.js';
+import { isRefusal, type AdmissionTicket, type Refusal } from './ingest-admission.js';
 import { BodyError, readBody } from './read-body.js';
 
 /**
@@ -19,8 +20,8 @@ export interface PrometheusPushContext {
   groups: PushGroups;
   telemetry: SelfTelemetry;
   maxRequestBytes: number;
-  /** Set while vigil sheds load (shutting down, memory): answered with 503 and `Retry-After`. */
-  refused: { status: number; message: string } | undefined;
+  /** Takes the request's admission slot, or says why vigil sheds it (503/429 with `Retry-After`). */
+  admit: () => AdmissionTicket | Refusal;
 }
 
 const ALLOW = 'DELETE, OPTIONS, POST, PUT';
@@ -36,8 +37,9 @@ export async function handlePrometheusPush(
     text: string,
     tally?: IngestTally,
     headers: Record<string, string> = {},
+    refusal?: Refusal,
   ): void => {
-    if (status !== 404) ctx.telemetry.recordRequest('prometheus_push', status, tally);
+    if (status !== 404) ctx.telemetry.recordRequest('prometheus_push', status, tally, refusal?.reason);
     const body = text === '' ? '' : `${text}\n`;
     res.writeHead(status, {
       ...headers,
@@ -64,9 +66,12 @@ export async function handlePrometheusPush(
     req.resume();
     return reply(where.status, where.message);
   }
-  if (ctx.refused !== undefined) {
+  const ticket = ctx.admit();
+  const refuse = (r: Refusal): void =>
+    reply(r.status, r.message, undefined, { 'Retry-After': String(r.retryAfterSeconds) }, r);
+  if (isRefusal(ticket)) {
     req.resume();
-    return reply(ctx.refused.status, ctx.refused.message, undefined, { 'Retry-After': '5' });
+    return refuse(ticket);
   }
   if (method === 'DELETE') {
     req.resume();
@@ -75,11 +80,13 @@ export async function handlePrometheusPush(
   }
   let body: Buffer;
   try {
-    body = await readBody(req, ctx.maxRequestBytes);
+    body = await readBody(req, ctx.maxRequestBytes, ticket.take);
   } catch (err) {
-    if (err instanceof BodyError) return reply(err.status, err.message);
+    if (err instanceof BodyError) return err.refusal ? refuse(err.refusal) : reply(err.status, err.message);
     throw err;
   }
+  const late = ticket.proceed();
+  if (late !== undefined) return refuse(late);
   // As the Pushgateway: the delimited protobuf format when the Content-Type says so exactly,
   // the text format otherwise (whatever the Content-Type).
   const text = !isDelimitedProtobuf(req.headers['content-type']);

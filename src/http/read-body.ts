@@ -1,15 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import * as zlib from 'node:zlib';
+import type { Refusal } from './ingest-admission.js';
 
-/** Why a body could not be read; `status` is the HTTP answer. */
+/** Why a body could not be read; `status` is the HTTP answer (`refusal` set when load was shed). */
 export class BodyError extends Error {
   constructor(
-    readonly status: 400 | 408 | 413 | 415,
+    readonly status: 400 | 408 | 413 | 415 | 429 | 503,
     message: string,
+    readonly refusal?: Refusal,
   ) {
     super(message);
   }
 }
+
+/** Accounts decompressed body bytes as they arrive (admission control); a refusal stops the read. */
+export type BodyBudget = (bytes: number) => Refusal | undefined;
 
 /** zstd appeared in node:zlib with Node 22.15; offer it only where the runtime has it. */
 const zstdFactory = (zlib as unknown as { createZstdDecompress?: () => zlib.Zlib & NodeJS.ReadWriteStream })
@@ -23,7 +28,7 @@ export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', ...(zstdFacto
  * `maxOutputLength` on the one-shot zlib calls would also bound it, but only after inflating
  * into one buffer; streaming lets us abort early and count bytes precisely.
  */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, maxBytes: number, budget?: BodyBudget): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   let inflater: (zlib.Zlib & NodeJS.ReadWriteStream) | undefined;
   if (encoding === 'gzip' || encoding === 'x-gzip') inflater = zlib.createGunzip();
@@ -48,6 +53,9 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     const fail = (err: BodyError): void => {
       if (done) return;
       done = true;
+      // The listeners below (and so this closure) live as long as the request, which a keep-alive
+      // connection holds until its next request: drop the chunks now, not at the next GC of it.
+      chunks.length = 0;
       sink?.removeAllListeners('data');
       (sink as zlib.Zlib | undefined)?.close?.();
       // Drain the rest so the connection can be reused; nothing more is buffered.
@@ -62,12 +70,19 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
         fail(new BodyError(413, `decompressed body exceeds the ${maxBytes}-byte limit`));
         return;
       }
+      const refused = budget?.(chunk.length);
+      if (refused !== undefined) {
+        fail(new BodyError(refused.status, refused.message, refused));
+        return;
+      }
       chunks.push(chunk);
     };
     const finish = (): void => {
       if (done) return;
       done = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      chunks.length = 0;
+      resolve(body);
     };
     const attach = (s: NodeJS.ReadWriteStream): void => {
       sink = s;

@@ -27,10 +27,6 @@ export class PushBodyError extends Error {}
 /** OTel instrument-name syntax (API spec): a letter, then up to 254 of `[A-Za-z0-9_./-]`. */
 const INSTRUMENT_NAME = /^[A-Za-z][A-Za-z0-9_./-]{0,254}$/;
 const PUSH_TYPES: ReadonlySet<string> = new Set(['counter', 'updowncounter', 'gauge', 'histogram']);
-/** Attribute guards: beyond these a client is almost certainly sending ids, not dimensions. */
-export const MAX_ATTRIBUTES = 64;
-export const MAX_ATTRIBUTE_KEY_LENGTH = 256;
-export const MAX_ATTRIBUTE_VALUE_LENGTH = 4096;
 /** Values per item (`values` array). */
 export const MAX_VALUES_PER_ITEM = 100_000;
 
@@ -62,6 +58,9 @@ export function handlePush(body: unknown, ctx: PushContext, tally: IngestTally):
   if (!isObject(resource)) throw new PushBodyError('"resource" must be an object of attributes');
   const resourceAttrs = attrsOf(resource);
   if (typeof resourceAttrs === 'string') throw new PushBodyError(`resource: ${resourceAttrs}`);
+  // Resource attributes make no series, but they are held per source: the same limits bound them.
+  const badResource = ctx.store.attributeProblem(resourceAttrs.flat);
+  if (badResource !== null) throw new PushBodyError(`resource: ${badResource.message}`);
 
   const source = ctx.meters.source(resourceAttrs.flat);
   const reply: PushReply = { accepted: 0, rejected: 0, errors: [] };
@@ -99,6 +98,8 @@ export function handlePush(body: unknown, ctx: PushContext, tally: IngestTally):
     if (!isObject(attrs)) return fail(index, n, `${name}: attributes must be an object`, 'invalid_value');
     const parsedAttrs = attrsOf(attrs);
     if (typeof parsedAttrs === 'string') return fail(index, n, `${name}: ${parsedAttrs}`, 'invalid_value');
+    const badAttrs = ctx.store.attributeProblem(parsedAttrs.flat);
+    if (badAttrs !== null) return fail(index, n, `${name}: ${badAttrs.message}`, badAttrs.reason);
     for (const v of values) {
       const bad = checkNumber(v, type === 'counter' || type === 'histogram');
       if (bad !== null) return fail(index, n, `${name}: ${bad.message}`, bad.reason);
@@ -157,20 +158,15 @@ function valuesOf(item: Record<string, unknown>): number[] | string {
  * (never assignment, which would hit the `__proto__` setter).
  */
 function attrsOf(obj: Record<string, unknown>): { flat: string[]; object: Attributes } | string {
-  const keys = Object.keys(obj);
-  if (keys.length > MAX_ATTRIBUTES) return `more than ${MAX_ATTRIBUTES} attributes`;
   const flat: string[] = [];
   const object: Attributes = {};
-  for (const k of keys) {
+  // Count and lengths are the store's attribute limits (checked by the caller, as on every path).
+  for (const k of Object.keys(obj)) {
     const v = obj[k];
-    if (k.length === 0 || k.length > MAX_ATTRIBUTE_KEY_LENGTH)
-      return `attribute key length must be 1..${MAX_ATTRIBUTE_KEY_LENGTH}`;
+    if (k.length === 0) return 'attribute keys must not be empty';
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
-      return `attribute ${JSON.stringify(k)} must be a string, number or boolean`;
-    const text = attributeText(v);
-    if (text.length > MAX_ATTRIBUTE_VALUE_LENGTH)
-      return `attribute ${JSON.stringify(k)} is longer than ${MAX_ATTRIBUTE_VALUE_LENGTH}`;
-    flat.push(k, text);
+      return `attribute ${JSON.stringify(k.slice(0, 64))} must be a string, number or boolean`;
+    flat.push(k, attributeText(v));
     Object.defineProperty(object, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return { flat, object };

@@ -20,7 +20,7 @@ import {
   checkSummary,
   type Invalid,
 } from '../store/validate.js';
-import { DecodeError, type IngestTally, reasonText } from './types.js';
+import { DecodeError, type IngestTally, reasonText, rejectionText } from './types.js';
 
 /**
  * OTLP/JSON (ExportMetricsServiceRequest, already `JSON.parse`d) straight into the store.
@@ -225,7 +225,7 @@ function decodePoint(
     if (bad !== null) throw new PointError(bad.reason, bad.message);
     const s = store.series(stream, null, attrs);
     if (typeof s !== 'string') return s;
-    tally.reject(s, reasonText(s));
+    tally.reject(s, rejectionText(s, store, attrs));
     return undefined;
   };
   let bad: Invalid | null;

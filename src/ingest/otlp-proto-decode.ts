@@ -22,7 +22,7 @@ import {
 import { anyValueText } from './otlp-json-decode.js';
 import { ProtoReader, WIRE_LEN, WireError, wireError, zigzag32 } from './protobuf-reader.js';
 import { KnownRequests, ShapeRecorder } from './otlp-known-requests.js';
-import { DecodeError, type IngestTally, reasonText } from './types.js';
+import { DecodeError, type IngestTally, reasonText, rejectionText } from './types.js';
 
 /**
  * vigil's own OTLP/protobuf metrics decoder: an ExportMetricsServiceRequest straight into the
@@ -1001,7 +1001,7 @@ class ProtoDecoder {
     this.r.pos = saved;
     const s = this.store.series(stream, rawKey, attrs);
     if (typeof s === 'string') {
-      this.tally.reject(s, reasonText(s));
+      this.tally.reject(s, rejectionText(s, this.store, attrs));
       return undefined;
     }
     return s;

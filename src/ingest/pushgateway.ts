@@ -210,6 +210,9 @@ export class PushGroups {
     const reused = new Set<Owned>();
     const created = new Map<string, number>();
     for (const s of samples) {
+      // The attribute limits of every ingest path; a push over them is refused whole, as for the series limits.
+      const bad = store.attributeProblem(s.attrs);
+      if (bad !== null) throw new PushRejected(bad.message, bad.reason);
       const owned = this.owners.get(s.id);
       if (owned !== undefined && owned.group !== group)
         throw new PushRejected(

@@ -1,4 +1,5 @@
-import type { RejectReason } from '../store/types.js';
+import type { Store } from '../store/store.js';
+import type { FlatAttrs, RejectReason } from '../store/types.js';
 
 /** Outcome of one ingest request, whatever its transport. */
 export class IngestTally {
@@ -37,5 +38,16 @@ export function reasonText(reason: RejectReason): string {
       return 'invalid histogram';
     case 'invalid_value':
       return 'invalid value';
+    case 'attribute_count_limit':
+      return 'too many attributes on a point (limits.max_attributes_per_point)';
+    case 'attribute_length_limit':
+      return 'attribute key or value too long (limits.max_attribute_value_length)';
   }
+}
+
+/** The reply's text for a point the store refused: the attribute check's own words when it was that. */
+export function rejectionText(reason: RejectReason, store: Store, attrs: FlatAttrs): string {
+  if (reason === 'attribute_count_limit' || reason === 'attribute_length_limit')
+    return store.attributeProblem(attrs)?.message ?? reasonText(reason);
+  return reasonText(reason);
 }

@@ -2,6 +2,7 @@ import { Interner } from './interner.js';
 import { canonicalAttrs, Series } from './series.js';
 import { ResourceEntry, resourceIdentity } from './resource.js';
 import type { FlatAttrs, MetricDescriptor, RejectReason, ScopeInfo } from './types.js';
+import { checkAttributes, DEFAULT_ATTRIBUTE_LIMITS, type AttributeLimits, type Invalid } from './validate.js';
 
 export interface StoreLimits {
   /** Series across all metrics (SPEC `limits.max_series`). */
@@ -10,6 +11,8 @@ export interface StoreLimits {
   maxSeriesPerMetric: number;
   /** A series not updated for this long is removed by `sweep` (SPEC `limits.series_ttl`). */
   seriesTtlMs: number;
+  /** Attributes of a new series (`limits.max_attributes_per_point`, `max_attribute_value_length`); default 128 / 4096. */
+  attributes?: AttributeLimits;
 }
 
 /**
@@ -172,6 +175,9 @@ export class Store {
       const metric = stream.desc.name;
       const perMetric = this.perMetric.get(metric) ?? 0;
       if (!exempt) {
+        // Checked once, when a series is created: a known series passed it then.
+        const bad = checkAttributes(sorted, this.attributeLimits);
+        if (bad !== null) return bad.reason;
         if (this.seriesCount >= this.limits.maxSeries) return 'series_limit';
         if (perMetric >= this.limits.maxSeriesPerMetric) return 'series_per_metric_limit';
       }
@@ -187,6 +193,15 @@ export class Store {
       stream.aliases.set(rawKey, s);
     }
     return s;
+  }
+
+  /** Why a point with `attrs` could not create a series under the attribute limits (null: it could). */
+  attributeProblem(attrs: FlatAttrs): Invalid | null {
+    return checkAttributes(attrs, this.attributeLimits);
+  }
+
+  private get attributeLimits(): AttributeLimits {
+    return this.limits.attributes ?? DEFAULT_ATTRIBUTE_LIMITS;
   }
 
   /** The series for `attrs` if the store holds it; never creates one. */

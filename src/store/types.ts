@@ -96,4 +96,6 @@ export type RejectReason =
   | 'series_per_metric_limit'
   | 'type_conflict'
   | 'unsupported'
-  | 'invalid_name';
+  | 'invalid_name'
+  | 'attribute_count_limit'
+  | 'attribute_length_limit';

@@ -1,4 +1,4 @@
-import type { ExpHistogramPoint, HistogramPoint, RejectReason, SummaryPoint } from './types.js';
+import type { ExpHistogramPoint, FlatAttrs, HistogramPoint, RejectReason, SummaryPoint } from './types.js';
 
 /**
  * Point validation, shared by every ingest path. Each returns null when the point is valid, or
@@ -78,6 +78,50 @@ export function checkSummary(p: SummaryPoint): Invalid | null {
     return { reason: 'invalid_value', message: 'invalid summary count or sum' };
   for (const [q] of p.quantiles) {
     if (!(q >= 0 && q <= 1)) return { reason: 'invalid_value', message: `quantile ${q} outside [0, 1]` };
+  }
+  return null;
+}
+
+/** Attribute limits of one point (its series identity), as the OTel SDK's attribute limits. */
+export interface AttributeLimits {
+  /** `limits.max_attributes_per_point`. */
+  maxAttributes: number;
+  /** `limits.max_attribute_value_length`, in characters (UTF-16 code units, as the SDK counts). */
+  maxValueLength: number;
+}
+
+export const DEFAULT_ATTRIBUTE_LIMITS: AttributeLimits = { maxAttributes: 128, maxValueLength: 4096 };
+
+/** Attribute keys beyond this many characters are not dimensions but data sent by mistake. */
+export const MAX_ATTRIBUTE_KEY_LENGTH = 256;
+
+/**
+ * The attribute check every ingest path applies before a point creates a series. The OTel SDK
+ * drops attributes beyond its count limit and truncates values beyond its length limit; in a
+ * metrics store either would change the series' identity — dropping `http.route` or cutting two
+ * long URLs to the same prefix silently merges series (SPEC §3: never merged) — so vigil rejects
+ * the point instead, counts it and says why in the reply.
+ */
+export function checkAttributes(attrs: FlatAttrs, limits: AttributeLimits): Invalid | null {
+  const n = attrs.length / 2;
+  if (n > limits.maxAttributes)
+    return {
+      reason: 'attribute_count_limit',
+      message: `a point has ${n} attributes, more than limits.max_attributes_per_point (${limits.maxAttributes})`,
+    };
+  for (let i = 0; i < attrs.length; i += 2) {
+    const key = attrs[i]!;
+    if (key.length > MAX_ATTRIBUTE_KEY_LENGTH)
+      return {
+        reason: 'attribute_length_limit',
+        message: `attribute key ${JSON.stringify(key.slice(0, 64))}… has ${key.length} characters, more than ${MAX_ATTRIBUTE_KEY_LENGTH}`,
+      };
+    const length = attrs[i + 1]!.length;
+    if (length > limits.maxValueLength)
+      return {
+        reason: 'attribute_length_limit',
+        message: `attribute ${JSON.stringify(key)} has a value of ${length} characters, more than limits.max_attribute_value_length (${limits.maxValueLength})`,
+      };
   }
   return null;
 }

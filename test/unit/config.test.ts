@@ -42,7 +42,18 @@ describe('config schema', () => {
       max_series: 100_000,
       max_series_per_metric: 10_000,
       series_ttl: 300_000,
+      max_concurrent_requests: 64,
+      max_inflight_bytes: 32 * 1024 * 1024,
+      request_timeout: 30_000,
+      headers_timeout: 10_000,
+      keep_alive_timeout: 65_000,
+      max_header_bytes: 16 * 1024,
+      max_headers_count: 100,
+      max_connections: 512,
+      max_attributes_per_point: 128,
+      max_attribute_value_length: 4096,
     });
+    expect(r.config.ingest).toEqual({});
     expect(r.config.evaluation_interval).toBe(1000);
     expect(r.config.shutdown_timeout).toBe(10_000);
   });
