@@ -114,13 +114,16 @@ export class PushGroups {
 
   /**
    * PUT (`replace`) or POST a parsed body to a group. With the text `body` it was parsed from,
-   * the push's shape is kept for {@link pushSameShape}.
+   * the push's shape is kept for {@link pushSameShape} (from the group's second push on).
    */
   push(key: GroupingKey, parsed: TextParseResult, replace: boolean, body?: Buffer): PushOutcome {
     const tally = new IngestTally();
     const now = this.opts.clock();
     const existing = this.groups.get(key.key);
     if (existing !== undefined) existing.shape = undefined;
+    // Only a group pushed to before keeps a shape: it costs a copy of the body, which a group
+    // pushed once (most of a 100k-series load) would hold for nothing.
+    const repeated = existing !== undefined && existing.families.size > 0;
     let points = 0;
     for (const mf of parsed.families.values()) points += mf.metrics.length;
     let samples: PlannedSample[];
@@ -140,7 +143,12 @@ export class PushGroups {
       };
     }
     const owned = this.apply(key, samples, reuse, replace, now, tally);
-    if (body !== undefined && owned !== undefined && samples.every((x) => x.point === undefined)) {
+    if (
+      repeated &&
+      body !== undefined &&
+      owned !== undefined &&
+      samples.every((x) => x.point === undefined)
+    ) {
       const shape = recordShape(body, samples);
       if (shape !== undefined) this.group(key).shape = { shape, owned, replace };
     }

@@ -358,8 +358,11 @@ describe('PushGroups > pushes of the same shape', () => {
     Buffer.from(
       `# TYPE jobs_total counter\njobs_total{kind="a b}"} ${c}\njobs_total{kind="c"} ${c}\n# TYPE queue gauge\nqueue\t${g}\n`,
     );
-  const fullPush = (t: ReturnType<typeof setup>, method: 'PUT' | 'POST', path: string, b: Buffer) =>
+  /** The full path; pushed twice, since a group keeps a shape from its second push on. */
+  const fullPush = (t: ReturnType<typeof setup>, method: 'PUT' | 'POST', path: string, b: Buffer) => {
     t.groups.push(t.key(path), parsePrometheusText(b), method === 'PUT', b);
+    return t.groups.push(t.key(path), parsePrometheusText(b), method === 'PUT', b);
+  };
 
   it('reads only the values of a push shaped like the last one, with the full path result', async () => {
     const t = setup();
@@ -426,6 +429,15 @@ describe('PushGroups > pushes of the same shape', () => {
     fullPush(t, 'PUT', '/metrics/job/j', body(1, 2));
     t.groups.delete(k);
     expect(t.groups.pushSameShape(k, body(2, 2), true)).toBeUndefined();
+  });
+
+  it('keeps no shape for a group pushed to once (a body copy for nothing)', () => {
+    const t = setup();
+    const k = t.key('/metrics/job/j');
+    t.groups.push(k, parsePrometheusText(body(1, 2)), true, body(1, 2));
+    expect(t.groups.pushSameShape(k, body(2, 2), true)).toBeUndefined();
+    t.groups.push(k, parsePrometheusText(body(2, 2)), true, body(2, 2));
+    expect(t.groups.pushSameShape(k, body(3, 2), true)).toBeDefined();
   });
 
   it('keeps no shape for histograms or summaries (several lines make one sample)', () => {
