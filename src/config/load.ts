@@ -6,7 +6,9 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
+  Parser,
   visit,
+  type CST,
   type Document,
   type Node,
 } from 'yaml';
@@ -46,38 +48,56 @@ export function parseConfigText(
   env: NodeJS.ProcessEnv = process.env,
 ): LoadResult {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined): string => {
     const p = lines.linePos(offset ?? 0);
     return `${file}:${p.line}:${p.col}`;
   };
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    const lineStart = text.lastIndexOf('\n', deep - 1) + 1;
+    const line = text.slice(0, lineStart).split('\n').length;
+    return {
+      ok: false,
+      errors: [
+        `${file}:${line}:${deep - lineStart + 1} (yaml): collections nested more than ${MAX_YAML_DEPTH} deep`,
+      ],
+    };
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
       errors: doc.errors.map((e) => `${at(e.pos[0])} (yaml): ${e.message.split('\n')[0]}`),
     };
   }
+  const reserved: string[] = [];
   visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value === 'string' && node.value.includes('${'))
         node.value = substituteEnv(node.value, env);
     },
-  });
-  // A `__proto__` key would be dropped by the schema's records without a word (a `where` filter
-  // or an external label silently gone): name it as the error it is.
-  const magic: string[] = [];
-  visit(doc, {
-    Pair(_key, pair, path) {
-      if (isScalar(pair.key) && pair.key.value === '__proto__') {
-        const keys = path.filter(isPair).map((p) => (isScalar(p.key) ? String(p.key.value) : '?'));
-        magic.push(
-          `${at(pair.key.range?.[0])} ${dotted([...keys, '__proto__'])}: the key "__proto__" is not allowed`,
+    Pair(_key, pair, ancestors) {
+      // `__proto__` cannot be an own key of the objects zod builds for records (signals, where,
+      // labels, report sections): it would be dropped without a word, or turn a wrong reference
+      // valid. Say so instead.
+      if (isScalar(pair.key) && pair.key.value === '__proto__')
+        reserved.push(
+          `${at(pair.key.range?.[0])} ${dotted([...pathOf(ancestors), '__proto__'])}: '__proto__' cannot be used as a key`,
         );
-      }
     },
   });
-  if (magic.length > 0) return { ok: false, errors: magic };
-  const raw: unknown = doc.toJS() ?? {};
+  if (reserved.length > 0) return { ok: false, errors: reserved };
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // Aliases and merge keys are resolved here, not while parsing, and the yaml library throws
+    // for what it cannot resolve: an alias to an anchor defined nowhere (or only later), more
+    // alias expansions than its maxAliasCount (a "billion laughs" document), a YAML 1.1 merge
+    // (`<<`) of something that is not a map.
+    if (!(err instanceof Error)) throw err;
+    return { ok: false, errors: [`${at(conversionErrorOffset(doc))} (yaml): ${err.message}`] };
+  }
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return { ok: true, config: parsed.data };
   return { ok: false, errors: parsed.error.issues.map((issue) => formatIssue(issue, doc, at)) };
@@ -122,6 +142,73 @@ function deepestNode(
 
 function dotted(path: ReadonlyArray<string | number>): string {
   let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s === '' ? p : `.${p}`;
+  for (const p of path) {
+    // An empty key (`"": x`, or a bare `:`) would leave no path at all: show it quoted.
+    const key = p === '' ? '""' : p;
+    s += typeof key === 'number' ? `[${key}]` : s === '' ? key : `.${key}`;
+  }
   return s;
+}
+
+/**
+ * Collections nested deeper than this are refused before the document is composed: the yaml
+ * library composes recursively and reports a stack overflow as an ordinary error, but a process
+ * that overflows its stack again and again (a reload loop, a fuzzer) can die of it — V8 aborts
+ * when it compiles a regular expression with the stack nearly exhausted. A vigil config is a
+ * handful of levels deep.
+ */
+export const MAX_YAML_DEPTH = 64;
+
+/** The offset of the first collection nested deeper than MAX_YAML_DEPTH, from the CST (built without recursion). */
+function tooDeep(text: string): number | undefined {
+  const todo: Array<[CST.Token | null | undefined, number]> = [];
+  for (const token of new Parser().parse(text)) todo.push([token, 0]);
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const [token, depth] = next;
+    if (token === null || token === undefined) continue;
+    if (token.type === 'document') todo.push([token.value, depth]);
+    else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth >= MAX_YAML_DEPTH) return token.offset;
+      for (const item of token.items) todo.push([item.key, depth + 1], [item.value, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where to point an error of `toJS`: the first alias that resolves to nothing, else the first
+ * merge key whose value is not a map (or an alias), else the first alias.
+ */
+function conversionErrorOffset(doc: Document): number | undefined {
+  let firstAlias: number | undefined;
+  let unresolved: number | undefined;
+  let badMerge: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      firstAlias ??= node.range?.[0];
+      if (unresolved === undefined && node.resolve(doc) === undefined) unresolved = node.range?.[0];
+    },
+    Pair(_key, pair) {
+      // With merge keys on, yaml gives `<<` a symbol value; its source text is still `<<`.
+      const key = pair.key;
+      if (
+        badMerge === undefined &&
+        isScalar(key) &&
+        (key.value === '<<' || key.source === '<<') &&
+        !isMap(pair.value)
+      )
+        badMerge = key.range?.[0];
+    },
+  });
+  return unresolved ?? badMerge ?? firstAlias;
+}
+
+/** The YAML path (keys and sequence indexes) of a visited node from its ancestors. */
+function pathOf(ancestors: readonly unknown[]): Array<string | number> {
+  const path: Array<string | number> = [];
+  ancestors.forEach((a, i) => {
+    if (isPair(a) && isScalar(a.key)) path.push(String(a.key.value));
+    else if (isSeq(a)) path.push(a.items.indexOf(ancestors[i + 1] as never));
+  });
+  return path;
 }

@@ -295,7 +295,7 @@ function histogramPoint(p: Json, startMs: number, timeMs: number): HistogramPoin
 
 function expHistogramPoint(p: Json, startMs: number, timeMs: number): ExpHistogramPoint {
   const scale = p['scale'];
-  const scaleValue = scale === undefined || scale === null ? 0 : toInt(scale);
+  const scaleValue = scale === undefined || scale === null ? 0 : toInt32(scale);
   if (scaleValue === undefined) throw new PointError('invalid_histogram', 'scale is not an integer');
   return {
     startMs,
@@ -316,7 +316,7 @@ function expBuckets(v: unknown, side: string): ExpBuckets {
   if (v === undefined || v === null) return { offset: 0, counts: [] };
   if (!isObject(v)) throw new PointError('invalid_histogram', `${side} is not an object`);
   const o = v['offset'];
-  const offset = o === undefined || o === null ? 0 : toInt(o);
+  const offset = o === undefined || o === null ? 0 : toInt32(o);
   if (offset === undefined) throw new PointError('invalid_histogram', `${side}.offset is not an integer`);
   return {
     offset,
@@ -430,18 +430,39 @@ const UINT_TEXT = /^\d+$/;
 const INT_TEXT = /^[+-]?\d+$/;
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/*
+ * Integers outside their protobuf type are refused, as Go's protojson (the collector) refuses
+ * them: unchecked, 400 decimal digits become Infinity (an infinite timestamp or count) and a
+ * JSON number such as 1e300 passes `Number.isInteger`. A JSON number is a double, so its bound
+ * is the double nearest the type's limit; decimal strings are checked exactly.
+ */
+const UINT64_MAX = 2n ** 64n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
 /** uint64 from a JSON number or decimal string (exact up to 2^53). */
 function toUint(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : undefined;
-  if (typeof v === 'string' && UINT_TEXT.test(v)) return Number(v);
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= 2 ** 64 ? v : undefined;
+  if (typeof v === 'string' && UINT_TEXT.test(v) && (v.length < 20 || BigInt(v) <= UINT64_MAX))
+    return Number(v);
   return undefined;
 }
 
 /** int64 from a JSON number or decimal string (exact up to 2^53). */
 function toInt(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
-  if (typeof v === 'string' && INT_TEXT.test(v)) return Number(v);
-  return undefined;
+  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2 ** 63 ? v : undefined;
+  if (typeof v !== 'string' || !INT_TEXT.test(v)) return undefined;
+  if (v.length >= 19) {
+    const b = BigInt(v);
+    if (b < INT64_MIN || b > INT64_MAX) return undefined;
+  }
+  return Number(v);
+}
+
+/** sint32 (an exponential histogram's scale and bucket offsets). */
+function toInt32(v: unknown): number | undefined {
+  const n = toInt(v);
+  return n !== undefined && n >= -(2 ** 31) && n < 2 ** 31 ? n : undefined;
 }
 
 /** A double from a JSON number, a numeric string, or "NaN" / "Infinity" / "-Infinity". */

@@ -307,6 +307,16 @@ class ProtoDecoder {
     }
   }
 
+  /**
+   * The shared bounds array is about to grow past the packed run it was registered under (a
+   * sender may split a repeated field into several runs, packed or not): its bytes no longer
+   * describe it, so no later point may take it for that run alone.
+   */
+  private forgetBounds(): void {
+    this.boundsAt = -1;
+    this.boundsLen = -1;
+  }
+
   private resource(): ResourceEntry {
     if (this.resourceEntry === undefined) {
       this.resourceEntry = this.store.resource(this.resourceAttrs);
@@ -676,6 +686,8 @@ class ProtoDecoder {
           } else if (boundsShared) {
             bounds = bounds.slice();
             boundsShared = false;
+          } else if (bounds === this.bounds) {
+            this.forgetBounds();
           }
           while (r.pos < e) bounds.push(r.double(e));
           break;
@@ -685,6 +697,8 @@ class ProtoDecoder {
           else if (boundsShared) {
             bounds = bounds.slice();
             boundsShared = false;
+          } else if (bounds === this.bounds) {
+            this.forgetBounds();
           }
           bounds.push(r.double(end));
           break;

@@ -48,22 +48,25 @@ export function mergeExpHistograms(acc: ExpHistogramPoint, delta: ExpHistogramPo
     delta.positive.counts.length,
     delta.negative.counts.length,
   );
+  // Choose the scale from the index ranges before allocating anything: two valid points far
+  // apart at a fine scale (say 2^-900 and 2^900 at scale 20) span ~2^31 buckets, and building
+  // that array to find out it is too long would exhaust memory. Scale -10 spans every double in
+  // three buckets (checkExpHistogram keeps indexes in range), so the loop always ends.
   let scale = Math.min(acc.scale, delta.scale);
-  let pos: ExpBuckets;
-  let neg: ExpBuckets;
-  for (;;) {
-    pos = addBuckets(
-      downscaleBuckets(acc.positive, acc.scale, scale),
-      downscaleBuckets(delta.positive, delta.scale, scale),
-    );
-    neg = addBuckets(
-      downscaleBuckets(acc.negative, acc.scale, scale),
-      downscaleBuckets(delta.negative, delta.scale, scale),
-    );
-    // Scale -10 already spans all doubles in a couple of buckets: the loop always ends.
-    if ((pos.counts.length <= cap && neg.counts.length <= cap) || scale <= -10) break;
+  while (
+    scale > -10 &&
+    (unionLength(acc.positive, acc.scale, delta.positive, delta.scale, scale) > cap ||
+      unionLength(acc.negative, acc.scale, delta.negative, delta.scale, scale) > cap)
+  )
     scale--;
-  }
+  const pos = addBuckets(
+    downscaleBuckets(acc.positive, acc.scale, scale),
+    downscaleBuckets(delta.positive, delta.scale, scale),
+  );
+  const neg = addBuckets(
+    downscaleBuckets(acc.negative, acc.scale, scale),
+    downscaleBuckets(delta.negative, delta.scale, scale),
+  );
   return {
     startMs: acc.startMs,
     timeMs: delta.timeMs,
@@ -77,6 +80,22 @@ export function mergeExpHistograms(acc: ExpHistogramPoint, delta: ExpHistogramPo
     positive: pos,
     negative: neg,
   };
+}
+
+/** The number of buckets `addBuckets` makes of `a` and `b` downscaled to `scale`, without making them. */
+function unionLength(a: ExpBuckets, aScale: number, b: ExpBuckets, bScale: number, scale: number): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const [side, from] of [
+    [a, aScale],
+    [b, bScale],
+  ] as const) {
+    if (side.counts.length === 0) continue;
+    const shift = from - scale;
+    lo = Math.min(lo, side.offset >> shift);
+    hi = Math.max(hi, (side.offset + side.counts.length - 1) >> shift);
+  }
+  return hi >= lo ? hi - lo + 1 : 0;
 }
 
 /** Lower bound of bucket `index` at `scale`: base^index with base = 2^(2^-scale). */

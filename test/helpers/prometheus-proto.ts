@@ -30,7 +30,7 @@ message MetricFamily { optional string name = 1; optional string help = 2; optio
 `;
 
 const root = protobuf.parse(METRICS_PROTO).root;
-const MetricFamily = root.lookupType('io.prometheus.client.MetricFamily');
+export const MetricFamily = root.lookupType('io.prometheus.client.MetricFamily');
 
 export const PROTO_CONTENT_TYPE =
   'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
