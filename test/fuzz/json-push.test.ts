@@ -123,7 +123,8 @@ const breakItem = (item: Item): fc.Arbitrary<Item> => {
     points: 1,
     valid: false,
   });
-  const tooMany = objectOf(Array.from({ length: 65 }, (_, i) => [`k${i}`, i] as const));
+  // One more than limits.max_attributes_per_point (128 by default).
+  const tooMany = objectOf(Array.from({ length: 129 }, (_, i) => [`k${i}`, i] as const));
   return fc.oneof(
     fc.constantFrom('', '1abc', 'has space', 'a'.repeat(256), 42, null).map((n) => set('name', n)),
     fc.constant(without('name')),
