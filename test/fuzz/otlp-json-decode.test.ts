@@ -8,15 +8,9 @@ import { DecodeError, IngestTally } from '../../src/ingest/types.js';
 import { familyType, Store } from '../../src/store/store.js';
 import { expectNoPrototypePollution, fuzzAssert, fuzzTimeout } from '../helpers/fuzz.js';
 import { applyJsonMutation, jsonMutation, nastyJsonValue } from '../helpers/json-mutate.js';
-import {
-  expectedStore,
-  otlpRequest,
-  storeContents,
-  toOtlpJson,
-  toResourceMetrics,
-  withoutNegativeZero,
-  type GenRequest,
-} from '../helpers/otlp-arbitraries.js';
+import { otlpRequest, type GenRequest } from '../helpers/otlp-arbitraries.js';
+import { expectedStore, storeContents, withoutNegativeZero } from '../helpers/otlp-model-store.js';
+import { toOtlpJson, toResourceMetrics } from '../helpers/otlp-model-writers.js';
 import { fixturePayload, sdkPayload } from '../helpers/otlp-payloads.js';
 import { RequestType } from '../helpers/otlp-proto.js';
 import { storeProblems } from '../helpers/store-invariants.js';

@@ -9,14 +9,9 @@ import { DecodeError, IngestTally } from '../../src/ingest/types.js';
 import { familyType, Store } from '../../src/store/store.js';
 import type { ExpHistogramPoint } from '../../src/store/types.js';
 import { expectNoPrototypePollution, fuzzAssert, fuzzTimeout } from '../helpers/fuzz.js';
-import {
-  expectedStore,
-  otlpRequest,
-  storeContents,
-  toOtlpJson,
-  toResourceMetrics,
-  type GenRequest,
-} from '../helpers/otlp-arbitraries.js';
+import { otlpRequest, type GenRequest } from '../helpers/otlp-arbitraries.js';
+import { expectedStore, storeContents } from '../helpers/otlp-model-store.js';
+import { toOtlpJson, toResourceMetrics } from '../helpers/otlp-model-writers.js';
 import { fixturePayload, sdkPayload, type OtlpPayload } from '../helpers/otlp-payloads.js';
 import { otlpSchema, RequestType } from '../helpers/otlp-proto.js';
 import { applyMutation, prng, reencode, varintBytes, wireMutation } from '../helpers/proto-wire.js';
