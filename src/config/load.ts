@@ -161,15 +161,16 @@ export const MAX_YAML_DEPTH = 64;
 
 /** The offset of the first collection nested deeper than MAX_YAML_DEPTH, from the CST (built without recursion). */
 function tooDeep(text: string): number | undefined {
-  const todo: Array<[CST.Token | null | undefined, number]> = [];
-  for (const token of new Parser().parse(text)) todo.push([token, 0]);
-  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+  // An explicit work list of (token, depth), so deep input cannot overflow this walk either.
+  const pending: Array<[CST.Token | null | undefined, number]> = [];
+  for (const token of new Parser().parse(text)) pending.push([token, 0]);
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [token, depth] = next;
     if (token === null || token === undefined) continue;
-    if (token.type === 'document') todo.push([token.value, depth]);
+    if (token.type === 'document') pending.push([token.value, depth]);
     else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
       if (depth >= MAX_YAML_DEPTH) return token.offset;
-      for (const item of token.items) todo.push([item.key, depth + 1], [item.value, depth + 1]);
+      for (const item of token.items) pending.push([item.key, depth + 1], [item.value, depth + 1]);
     }
   }
   return undefined;
