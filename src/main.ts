@@ -17,6 +17,7 @@ import { ingestAuthorizer, writeAuthorizer } from './http/bearer-auth.js';
 import { connectionLimits, createLimitedServer } from './http/connection-limits.js';
 import { mountDashboard } from './http/dashboard.js';
 import { exposedGc } from './http/force-gc.js';
+import { HeapCompactor } from './http/heap-compactor.js';
 import { IngestAdmission } from './http/ingest-admission.js';
 import { createIngestServer } from './http/ingest-server.js';
 import { MemoryGuard } from './http/memory-guard.js';
@@ -132,8 +133,11 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   };
 
   const memoryLimits = memoryLimitsBytes(config.limits);
-  const memory = new MemoryGuard(memoryLimits, { gc: memoryLimits === undefined ? undefined : exposedGc() });
+  const gc = exposedGc();
+  const memory = new MemoryGuard(memoryLimits, { gc: memoryLimits === undefined ? undefined : gc });
   memory.start();
+  const compactor = new HeapCompactor({ seriesCount: () => store.size, gc, clock });
+  compactor.start();
 
   let accepting = true;
   let lastEvalMs = 0;
@@ -334,6 +338,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
       clearInterval(stateTimer);
       process.off('SIGHUP', onSighup);
       memory.stop();
+      compactor.stop();
       await evaluate().catch((err: unknown) => log.error({ err }, 'final evaluation failed'));
       await alerting.flush(Math.min(5000, config.shutdown_timeout / 2));
       alerting.stop();

@@ -9,13 +9,16 @@ import { runInNewContext } from 'node:vm';
  * late only affects contexts created afterwards, so the main context is left as it was.
  * Undefined when neither works (another runtime): the guard then only refuses.
  */
-export function exposedGc(): (() => void) | undefined {
+/** V8's `gc` as `--expose-gc` gives it: with options, a major GC can run incrementally. */
+export type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
+
+export function exposedGc(): GcFunction | undefined {
   const global = (globalThis as { gc?: unknown }).gc;
-  if (typeof global === 'function') return global as () => void;
+  if (typeof global === 'function') return global as GcFunction;
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as () => void) : undefined;
+    return typeof gc === 'function' ? (gc as GcFunction) : undefined;
   } catch {
     return undefined;
   }

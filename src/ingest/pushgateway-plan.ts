@@ -48,17 +48,6 @@ export interface PlannedSample extends SeriesPlace {
   readonly value: number;
   /** Histogram and summary samples (times are set when written). */
   readonly point: HistogramPoint | SummaryPoint | undefined;
-  /** {@link seriesIdentity}. */
-  readonly id: string;
-}
-
-/**
- * Identity of a series across groups: two groups may never expose the same one. Built flat
- * (`join`) rather than by concatenation: it is a Map key looked up once per pushed sample, and
- * hashing a deep concatenated string costs microseconds.
- */
-export function seriesIdentity(family: string, place: SeriesPlace): string {
-  return [family, place.resourceKey, place.attrsKey].join('\u0003');
 }
 
 type ResourceCache = Map<string, { attrs: string[]; key: string }>;
@@ -130,6 +119,8 @@ export function planPush(
     if (reserved !== undefined && inGroupingKey(key.labels, reserved))
       explicitLabel(mf.name, key, [], reserved);
     const help = mf.help ?? '';
+    // Within a family, a series is its resource and attributes. Built flat (`join`) rather than
+    // by concatenation: hashing a deep concatenated string costs microseconds.
     const seen = new Set<string>();
     for (const m of mf.metrics) {
       for (let i = 0; i < m.labels.length; i += 2) {
@@ -142,7 +133,7 @@ export function planPush(
         if (ln === reserved) explicitLabel(mf.name, key, m.labels, reserved);
       }
       const place = placeSeries(key, m.labels, resources);
-      const id = seriesIdentity(mf.name, place);
+      const id = [place.resourceKey, place.attrsKey].join('\u0003');
       if (seen.has(id))
         throw new PushRejected(
           `collected metric ${JSON.stringify(mf.name)} ${describe(key, m.labels)} was collected before with the same name and label values`,
@@ -164,7 +155,6 @@ export function planPush(
             : type === 'summary'
               ? summaryPoint(mf.name, m)
               : undefined,
-        id,
       });
     }
   }

@@ -1,5 +1,5 @@
 import type { Series } from '../store/series.js';
-import type { FamilyType, MetricStream, Store } from '../store/store.js';
+import { streamKey, type FamilyType, type MetricStream, type Store } from '../store/store.js';
 import type {
   HistogramPoint,
   MetricDescriptor,
@@ -18,7 +18,6 @@ import {
   PUSH_TIME,
   PUSH_TIME_HELP,
   PushRejected,
-  seriesIdentity,
   type PlannedSample,
   type SeriesPlace,
 } from './pushgateway-plan.js';
@@ -42,25 +41,51 @@ import { IngestTally, reasonText } from './types.js';
 /** No scope: nothing extra (`otel_scope_*`) on the exposed series, exactly as the Pushgateway shows them. */
 const PUSH_SCOPE: ScopeInfo = { name: '', version: '' };
 
-/** A series a group exposes. */
-interface Owned {
-  readonly group: Group;
+/**
+ * A group's series in one family: the streams that hold them and how many there are. A series in
+ * those streams is the group's when its `owner` is the group; nothing else is kept per series,
+ * since a sidecar may hold 100k pushed series and every record counts (B5).
+ */
+interface GroupFamily {
   readonly type: FamilyType;
-  readonly stream: MetricStream;
-  readonly series: Series;
-  /** {@link seriesIdentity}: unique across groups. */
-  readonly identity: string;
+  readonly streams: Set<MetricStream>;
+  count: number;
 }
 
 class Group {
   /** Family name → the group's series in it. */
-  readonly families = new Map<string, Set<Owned>>();
+  readonly families = new Map<string, GroupFamily>();
+  /** Where the group's bookkeeping gauges live. */
+  readonly place: SeriesPlace;
   /**
-   * The shape of the last text push and the series of its samples, while nothing else has
-   * changed the group since; `replace` when that push was a PUT (the group holds nothing else).
+   * The shape of the last text push and the series of its samples (with which are counters),
+   * while nothing else has changed the group since; `replace` when that push was a PUT (the
+   * group holds nothing else).
    */
-  shape: { shape: PushShape; owned: Owned[]; replace: boolean } | undefined = undefined;
-  constructor(readonly key: GroupingKey) {}
+  shape: { shape: PushShape; series: Series[]; counters: Uint8Array; replace: boolean } | undefined =
+    undefined;
+  constructor(readonly key: GroupingKey) {
+    this.place = placeSeries(key, []);
+  }
+
+  /** The group's series in `gf`; streams left without any are forgotten on the way. */
+  each(gf: GroupFamily, fn: (stream: MetricStream, series: Series) => void): void {
+    for (const stream of gf.streams) {
+      let mine = false;
+      for (const series of stream.series.values())
+        if (series.owner === this) {
+          mine = true;
+          fn(stream, series);
+        }
+      if (!mine) gf.streams.delete(stream);
+    }
+  }
+}
+
+/** A stored series and its stream. */
+interface Located {
+  readonly stream: MetricStream;
+  readonly series: Series;
 }
 
 export interface PushOutcome {
@@ -77,8 +102,6 @@ export interface PushGroupsOptions {
 
 export class PushGroups {
   private readonly groups = new Map<string, Group>();
-  /** Series identity → the group's series exposing it (one lookup per pushed sample). */
-  private readonly owners = new Map<string, Owned>();
 
   constructor(private readonly opts: PushGroupsOptions) {}
 
@@ -97,15 +120,14 @@ export class PushGroups {
     const group = this.groups.get(key.key);
     const known = group?.shape;
     if (group === undefined || known === undefined || (replace && !known.replace)) return undefined;
-    const { owned } = known;
-    if (this.values.length < owned.length) this.values = new Float64Array(owned.length * 2);
+    const { series, counters } = known;
+    if (this.values.length < series.length) this.values = new Float64Array(series.length * 2);
     if (!matchShape(known.shape, body, this.values)) return undefined;
     const now = this.opts.clock();
-    for (let i = 0; i < owned.length; i++)
-      writeNumber(owned[i]!.series, owned[i]!.type, this.values[i]!, now);
+    for (let i = 0; i < series.length; i++) writeNumber(series[i]!, counters[i] === 1, this.values[i]!, now);
     this.stampSuccess(group, now);
     const tally = new IngestTally();
-    tally.accepted = owned.length;
+    tally.accepted = series.length;
     return { status: 200, message: '', tally };
   }
 
@@ -127,7 +149,7 @@ export class PushGroups {
     let points = 0;
     for (const mf of parsed.families.values()) points += mf.metrics.length;
     let samples: PlannedSample[];
-    let reuse: Array<Owned | undefined>;
+    let reuse: Array<Series | undefined>;
     try {
       if (parsed.timestamps) throw new PushRejected('pushed metrics must not have timestamps', 'unsupported');
       samples = planPush(key, parsed.families).samples;
@@ -142,15 +164,19 @@ export class PushGroups {
         tally,
       };
     }
-    const owned = this.apply(key, samples, reuse, replace, now, tally);
+    const written = this.apply(key, samples, reuse, replace, now, tally);
     if (
       repeated &&
       body !== undefined &&
-      owned !== undefined &&
+      written !== undefined &&
       samples.every((x) => x.point === undefined)
     ) {
       const shape = recordShape(body, samples);
-      if (shape !== undefined) this.group(key).shape = { shape, owned, replace };
+      if (shape !== undefined) {
+        const counters = new Uint8Array(samples.length);
+        for (let i = 0; i < samples.length; i++) counters[i] = samples[i]!.type === 'counter' ? 1 : 0;
+        this.group(key).shape = { shape, series: written, counters, replace };
+      }
     }
     return { status: 200, message: '', tally };
   }
@@ -159,7 +185,7 @@ export class PushGroups {
   delete(key: GroupingKey): void {
     const group = this.groups.get(key.key);
     if (group === undefined) return;
-    for (const owned of group.families.values()) for (const o of owned.values()) this.release(o);
+    for (const name of [...group.families.keys()]) this.releaseAll(group, name, undefined);
     this.groups.delete(key.key);
   }
 
@@ -176,15 +202,37 @@ export class PushGroups {
   }
 
   /**
+   * The stored series at a family, type and place, whoever owns it: the push scope's stream of
+   * that kind. `memo` keeps the last stream found (a push's samples come family by family, most
+   * often from one resource); it must not outlive a change to the store's streams.
+   */
+  private locate(
+    family: string,
+    type: FamilyType,
+    place: SeriesPlace,
+    memo: { key: string; stream: MetricStream | undefined } = { key: '', stream: undefined },
+  ): Located | undefined {
+    const key = streamKey(place.resourceKey, PUSH_SCOPE, family, kindOf(type));
+    if (memo.key !== key || memo.stream === undefined) {
+      memo.key = key;
+      memo.stream = this.opts.store.streams.get(key);
+    }
+    const stream = memo.stream;
+    const series = stream?.series.get(place.attrsKey);
+    return series === undefined ? undefined : { stream: stream!, series };
+  }
+
+  /**
    * Everything that would make the exposition inconsistent, or break a limit; throws
    * PushRejected. Returns, per sample, the group's series it updates in place (if any).
    */
-  private check(key: GroupingKey, samples: PlannedSample[], replace: boolean): Array<Owned | undefined> {
+  private check(key: GroupingKey, samples: PlannedSample[], replace: boolean): Array<Series | undefined> {
     const { store } = this.opts;
     const group = this.groups.get(key.key);
     const replaced = this.replaced(group, samples, replace);
     const pushed = new Map<string, FamilyType>();
     for (const s of samples) pushed.set(s.family, s.type);
+    const mineIn = (name: string): number => group?.families.get(name)?.count ?? 0;
 
     /** The type a family will have after this push, or undefined when it will not exist. */
     const typeAfter = (name: string): FamilyType | undefined => {
@@ -192,7 +240,7 @@ export class PushGroups {
       if (own !== undefined) return own;
       const family = store.families.get(name);
       if (family === undefined) return undefined;
-      const mine = replaced.has(name) ? (group?.families.get(name)?.size ?? 0) : 0;
+      const mine = replaced.has(name) ? mineIn(name) : 0;
       return familySize(family.streams) > mine ? family.type : undefined;
     };
 
@@ -203,35 +251,37 @@ export class PushGroups {
           'invalid_name',
         );
       const family = store.families.get(name);
-      if (family !== undefined && family.type !== type) {
-        const mine = group?.families.get(name)?.size ?? 0;
-        if (familySize(family.streams) > mine)
-          throw new PushRejected(
-            `metric family ${JSON.stringify(name)} is a ${family.type} elsewhere on /metrics; pushed as ${type}`,
-            'type_conflict',
-          );
-      }
+      if (family !== undefined && family.type !== type && familySize(family.streams) > mineIn(name))
+        throw new PushRejected(
+          `metric family ${JSON.stringify(name)} is a ${family.type} elsewhere on /metrics; pushed as ${type}`,
+          'type_conflict',
+        );
       checkSuffixes(name, type, typeAfter);
     }
 
-    const reuse: Array<Owned | undefined> = [];
-    const reused = new Set<Owned>();
+    const reuse: Array<Series | undefined> = [];
+    const reused = new Set<Series>();
     const created = new Map<string, number>();
+    const memo = { key: '', stream: undefined };
     for (const s of samples) {
       // The attribute limits of every ingest path; a push over them is refused whole, as for the series limits.
       const bad = store.attributeProblem(s.attrs);
       if (bad !== null) throw new PushRejected(bad.message, bad.reason);
-      const owned = this.owners.get(s.id);
-      if (owned !== undefined && owned.group !== group)
+      const found = this.locate(s.family, s.type, s, memo)?.series;
+      const owner = found?.owner;
+      if (owner !== undefined && owner !== group)
         throw new PushRejected(
-          `collected metric ${JSON.stringify(s.family)} in this group was collected before with the same name and label values (group ${describeGroup(owned.group.key)})`,
+          `collected metric ${JSON.stringify(s.family)} in this group was collected before with the same name and label values (group ${owner instanceof Group ? describeGroup(owner.key) : '?'})`,
           'invalid_value',
         );
-      // A series whose type changes is replaced, not reused.
-      const mine = owned !== undefined && owned.type === s.type ? owned : undefined;
+      // A series whose type changes (untyped and gauge share a stream) is replaced, not reused.
+      const mine =
+        owner !== undefined && owner === group && group!.families.get(s.family)?.type === s.type
+          ? found
+          : undefined;
       reuse.push(mine);
       if (mine !== undefined) reused.add(mine);
-      else if (this.unowned(s) === undefined) created.set(s.family, (created.get(s.family) ?? 0) + 1);
+      else if (found === undefined) created.set(s.family, (created.get(s.family) ?? 0) + 1);
     }
     if (group === undefined || !group.families.has(PUSH_TIME))
       created.set(PUSH_TIME, (created.get(PUSH_TIME) ?? 0) + 1);
@@ -239,8 +289,9 @@ export class PushGroups {
       created.set(PUSH_FAILURE_TIME, (created.get(PUSH_FAILURE_TIME) ?? 0) + 1);
     const removed = new Map<string, number>();
     for (const name of replaced)
-      for (const o of group!.families.get(name)!.values())
-        if (!reused.has(o)) removed.set(o.stream.desc.name, (removed.get(o.stream.desc.name) ?? 0) + 1);
+      group!.each(group!.families.get(name)!, (stream, series) => {
+        if (!reused.has(series)) removed.set(stream.desc.name, (removed.get(stream.desc.name) ?? 0) + 1);
+      });
 
     let net = 0;
     for (const [metric, n] of created) {
@@ -257,36 +308,28 @@ export class PushGroups {
   private apply(
     key: GroupingKey,
     samples: PlannedSample[],
-    reuse: Array<Owned | undefined>,
+    reuse: Array<Series | undefined>,
     replace: boolean,
     now: number,
     tally: IngestTally,
-  ): Owned[] | undefined {
+  ): Series[] | undefined {
     const group = this.group(key);
     const replaced = this.replaced(group, samples, replace);
-    const keep = new Set<Owned>();
+    const keep = new Set<Series>();
     for (const o of reuse) if (o !== undefined) keep.add(o);
     // Drop what the push replaces first, so streams and families left empty go (a family that
     // changes type is recreated) and the limits see the room they free.
-    for (const name of replaced) {
-      const owned = group.families.get(name)!;
-      for (const o of owned)
-        if (!keep.has(o)) {
-          this.release(o);
-          owned.delete(o);
-        }
-      if (owned.size === 0) group.families.delete(name);
-    }
-    const written: Owned[] = [];
+    for (const name of replaced) this.releaseAll(group, name, keep);
+    const written: Series[] = [];
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i]!;
-      const o = reuse[i] ?? this.series(group, s.family, s.type, s, s.help, s.id);
-      if (typeof o === 'string') {
-        tally.reject(o, reasonText(o));
+      const series = reuse[i] ?? this.series(group, s.family, s.type, s, s.help);
+      if (typeof series === 'string') {
+        tally.reject(series, reasonText(series));
         continue;
       }
-      write(o.series, s, now);
-      written.push(o);
+      write(series, s, now);
+      written.push(series);
       tally.accepted++;
     }
     this.stampSuccess(group, now);
@@ -323,65 +366,54 @@ export class PushGroups {
     onlyIfAbsent: boolean,
     now: number,
   ): void {
-    const existing = group.families.get(name)?.values().next().value;
+    const found = this.locate(name, 'gauge', group.place)?.series;
+    if (found !== undefined && found.owner !== undefined && found.owner !== group) return;
+    const existing = found?.owner === group ? found : undefined;
     if (existing !== undefined && onlyIfAbsent) return;
-    const place = placeSeries(group.key, []);
-    const id = seriesIdentity(name, place);
-    const owned = this.owners.get(id);
-    if (owned !== undefined && owned.group !== group) return;
-    const o = existing ?? this.series(group, name, 'gauge', place, help, id);
-    if (typeof o === 'string') return;
-    o.series.value = value;
-    o.series.timeMs = now;
-    o.series.updatedMs = now;
-    o.series.filled = true;
+    const series = existing ?? this.series(group, name, 'gauge', group.place, help);
+    if (typeof series === 'string') return;
+    series.value = value;
+    series.timeMs = now;
+    series.updatedMs = now;
+    series.filled = true;
   }
 
-  /** The group's series at `place`, created (pinned) and recorded when new. */
+  /** The group's series at `place`, created (owned by the group) and recorded when new. */
   private series(
     group: Group,
     family: string,
     type: FamilyType,
     place: SeriesPlace,
     help: string,
-    id: string,
-  ): Owned | RejectReason {
-    const existing = this.owners.get(id);
-    if (existing !== undefined && existing.group === group && existing.type === type) return existing;
+  ): Series | RejectReason {
     const { store } = this.opts;
     const resource = store.resources.get(place.resourceKey) ?? store.resource(place.resourceAttrs);
     const stream = store.stream(resource, PUSH_SCOPE, descriptor(family, type, help));
     if (typeof stream === 'string') return stream;
     const series = store.series(stream, null, place.attrs);
     if (typeof series === 'string') return series;
-    series.pinned = true;
-    const o: Owned = { group, type, stream, series, identity: id };
-    let owned = group.families.get(family);
-    if (owned === undefined) group.families.set(family, (owned = new Set()));
-    owned.add(o);
-    this.owners.set(id, o);
-    return o;
+    if (series.owner === group) return series;
+    series.owner = group;
+    let gf = group.families.get(family);
+    if (gf === undefined) group.families.set(family, (gf = { type, streams: new Set(), count: 0 }));
+    gf.streams.add(stream);
+    gf.count++;
+    return series;
   }
 
-  /** A series at the sample's place that no group owns (written by another ingest path). */
-  private unowned(s: PlannedSample): Series | undefined {
-    const family = this.opts.store.families.get(s.family);
-    if (family === undefined) return undefined;
-    const kind = kindOf(s.type);
-    for (const stream of family.streams)
-      if (
-        stream.resource.key === s.resourceKey &&
-        stream.scope.name === '' &&
-        stream.scope.version === '' &&
-        stream.desc.kind === kind
-      )
-        return stream.series.get(s.attrsKey);
-    return undefined;
-  }
-
-  private release(o: Owned): void {
-    this.opts.store.removeSeries(o.stream, o.series);
-    if (this.owners.get(o.identity) === o) this.owners.delete(o.identity);
+  /** Remove the group's series in family `name` but those in `keep`; the family goes when none are left. */
+  private releaseAll(group: Group, name: string, keep: Set<Series> | undefined): void {
+    const gf = group.families.get(name)!;
+    const drop: Located[] = [];
+    group.each(gf, (stream, series) => {
+      if (keep === undefined || !keep.has(series)) drop.push({ stream, series });
+    });
+    for (const { stream, series } of drop) {
+      this.opts.store.removeSeries(stream, series);
+      series.owner = undefined;
+      gf.count--;
+    }
+    if (gf.count === 0) group.families.delete(name);
   }
 }
 
@@ -456,7 +488,7 @@ function descriptor(name: string, type: FamilyType, help: string): MetricDescrip
 
 /** Store a pushed sample; a counter or histogram that went down restarts (new start time). */
 function write(s: Series, p: PlannedSample, now: number): void {
-  if (p.point === undefined) return writeNumber(s, p.type, p.value, now);
+  if (p.point === undefined) return writeNumber(s, p.type === 'counter', p.value, now);
   const prev = s.point as HistogramPoint | SummaryPoint | undefined;
   const reset = prev === undefined || p.point.count < prev.count;
   s.point = { ...p.point, startMs: reset ? now : prev.startMs, timeMs: now };
@@ -466,8 +498,8 @@ function write(s: Series, p: PlannedSample, now: number): void {
 }
 
 /** Store a counter, gauge or untyped value. */
-function writeNumber(s: Series, type: FamilyType, value: number, now: number): void {
-  if (type === 'counter' && (!s.filled || value < s.value)) s.startMs = now;
+function writeNumber(s: Series, counter: boolean, value: number, now: number): void {
+  if (counter && (!s.filled || value < s.value)) s.startMs = now;
   s.value = value;
   s.timeMs = now;
   s.updatedMs = now;

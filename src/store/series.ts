@@ -9,8 +9,13 @@ import type { ExpHistogramPoint, FlatAttrs, HistogramPoint, SummaryPoint } from 
 export class Series {
   /** Canonical key within its stream: sorted attributes joined by control characters. */
   readonly key: string;
-  /** Attributes sorted by key. */
-  readonly attrs: FlatAttrs;
+  /**
+   * The sorted attributes, kept only when the key cannot give them back (an attribute's text
+   * holds one of the key's separators). Otherwise {@link attrs} reads them out of the key: the
+   * array and its strings would cost ~100 bytes a series, and the readers (a series' label
+   * string, built once; an OTLP export; a new tracker) are not per point.
+   */
+  private readonly ownAttrs: FlatAttrs | undefined;
   startMs = 0;
   timeMs = 0;
   /** Number series: the value (cumulative for sums). */
@@ -25,22 +30,57 @@ export class Series {
   /** Wall-clock time of the last accepted point, for the TTL sweep. */
   updatedMs: number;
   /**
-   * Exempt from the TTL sweep: Pushgateway-style groups live until deleted (SPEC §3). Pinned
-   * series still count towards the series limits.
+   * The Pushgateway-style group that owns the series, if any: owned series are exempt from the
+   * TTL sweep, as groups live until deleted (SPEC §3), but still count towards the series limits.
+   * The group's only per-series record: it finds its series through their streams.
    */
-  pinned = false;
+  owner: object | undefined = undefined;
   /** The raw attribute bytes (latin1) the OTLP decoder last found this series by. */
   rawKey: string | undefined = undefined;
   /** Exposition caches owned by the serialiser (label string); reset when the series is recreated. */
   labels: string | undefined;
 
+  /** `attrs` sorted by key, as {@link canonicalAttrs} gives them with `key`. */
   constructor(key: string, attrs: FlatAttrs, nowMs: number) {
     this.key = key;
-    this.attrs = attrs;
+    this.ownAttrs = keyHolds(key, attrs.length >> 1) ? undefined : [...attrs];
     this.updatedMs = nowMs;
     this.point = undefined;
     this.labels = undefined;
   }
+
+  /** Attributes sorted by key (a fresh array on each read when they come from the key). */
+  get attrs(): FlatAttrs {
+    return this.ownAttrs ?? attrsOfKey(this.key);
+  }
+}
+
+/**
+ * Whether a key joined from `pairs` attributes gives them back: it does when it holds exactly one
+ * of each separator per pair (an attribute's text holding one would add to the count).
+ */
+function keyHolds(key: string, pairs: number): boolean {
+  let ones = 0;
+  let twos = 0;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 1) ones++;
+    else if (c === 2) twos++;
+  }
+  return ones === pairs && twos === pairs;
+}
+
+/** The attributes a key was joined from: the inverse of {@link joinKey} for text without its separators. */
+export function attrsOfKey(key: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  while (start < key.length) {
+    const eq = key.indexOf('\u0001', start);
+    const end = key.indexOf('\u0002', eq + 1);
+    out.push(key.slice(start, eq), key.slice(eq + 1, end));
+    start = end + 1;
+  }
+  return out;
 }
 
 /**

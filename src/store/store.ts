@@ -1,7 +1,6 @@
-import { Interner } from './interner.js';
 import { canonicalAttrs, Series } from './series.js';
 import { ResourceEntry, resourceIdentity } from './resource.js';
-import type { FlatAttrs, MetricDescriptor, RejectReason, ScopeInfo } from './types.js';
+import type { FlatAttrs, MetricDescriptor, MetricKind, RejectReason, ScopeInfo } from './types.js';
 import { checkAttributes, DEFAULT_ATTRIBUTE_LIMITS, type AttributeLimits, type Invalid } from './validate.js';
 
 export interface StoreLimits {
@@ -90,7 +89,6 @@ export class Store {
    * that hold store objects (the OTLP decoder's known requests) are valid only within one.
    */
   generation = 0;
-  private readonly strings = new Interner();
   private limits: StoreLimits;
   private readonly clock: () => number;
   private readonly familyOf: FamilyNamer;
@@ -130,7 +128,7 @@ export class Store {
 
   /** The stream for (resource, scope, metric), or why its points cannot be stored. */
   stream(resource: ResourceEntry, scope: ScopeInfo, desc: MetricDescriptor): MetricStream | RejectReason {
-    const id = `${resource.key}\u0003${scope.name}\u0003${scope.version}\u0003${desc.name}\u0003${desc.kind}`;
+    const id = streamKey(resource.key, scope, desc.name, desc.kind);
     let s = this.streams.get(id);
     if (s !== undefined) {
       // A stream whose temporality or unit changes keeps its identity; the latest shape wins.
@@ -181,7 +179,7 @@ export class Store {
         if (this.seriesCount >= this.limits.maxSeries) return 'series_limit';
         if (perMetric >= this.limits.maxSeriesPerMetric) return 'series_per_metric_limit';
       }
-      s = new Series(key, this.strings.internAll(sorted), this.clock());
+      s = new Series(key, sorted, this.clock());
       stream.series.set(key, s);
       this.perMetric.set(metric, perMetric + 1);
       this.seriesCount++;
@@ -239,7 +237,7 @@ export class Store {
     for (const stream of this.streams.values()) {
       let streamRemoved = 0;
       for (const [key, s] of stream.series) {
-        if (s.updatedMs < cutoff && !s.pinned) {
+        if (s.updatedMs < cutoff && s.owner === undefined) {
           stream.series.delete(key);
           streamRemoved++;
           this.generation++;
@@ -247,7 +245,7 @@ export class Store {
       }
       if (streamRemoved > 0) {
         for (const [raw, s] of stream.aliases)
-          if (s.updatedMs < cutoff && !s.pinned) stream.aliases.delete(raw);
+          if (s.updatedMs < cutoff && s.owner === undefined) stream.aliases.delete(raw);
         const m = stream.desc.name;
         const left = (this.perMetric.get(m) ?? 0) - streamRemoved;
         if (left > 0) this.perMetric.set(m, left);
@@ -275,6 +273,11 @@ export class Store {
     r.streamCount--;
     if (r.streamCount <= 0) this.resources.delete(r.key);
   }
+}
+
+/** The key of a (resource, scope, metric, kind) stream in {@link Store.streams}. */
+export function streamKey(resourceKey: string, scope: ScopeInfo, name: string, kind: MetricKind): string {
+  return `${resourceKey}\u0003${scope.name}\u0003${scope.version}\u0003${name}\u0003${kind}`;
 }
 
 /** The Prometheus type a stream's points take: what decides whether streams can share a family. */

@@ -119,6 +119,37 @@ describe('PushGroups > grouping-key semantics', () => {
     expect(t.groups.size).toBe(0);
   });
 
+  it('keeps groups that share streams apart: each finds only its own series there', async () => {
+    const t = setup();
+    // One resource (job "s", no instance) for both groups: their series share the streams.
+    t.push('PUT', '/metrics/job/s/g/1', '# TYPE m counter\nm{k="a"} 1\nm{k="b"} 2\n');
+    t.push('PUT', '/metrics/job/s/g/2', '# TYPE m counter\nm{k="a"} 3\n');
+    // A group whose samples carry their own instance spans several resources (streams) per family.
+    t.push(
+      'PUT',
+      '/metrics/job/s/g/3',
+      '# TYPE m counter\nm{instance="x",k="a"} 4\nm{instance="y",k="a"} 5\n',
+    );
+    t.push('PUT', '/metrics/job/s/g/1', '# TYPE m counter\nm{k="b"} 6\n'); // drops g=1's k="a" only
+    expect((await t.samples()).filter((l) => l.startsWith('m{'))).toEqual([
+      'm{g="1",job="s",k="b"} 6',
+      'm{g="2",job="s",k="a"} 3',
+      'm{g="3",instance="x",job="s",k="a"} 4',
+      'm{g="3",instance="y",job="s",k="a"} 5',
+    ]);
+    // Untyped where the family is a counter (g=1's): refused whole.
+    expect(t.push('POST', '/metrics/job/s/g/3', 'm{instance="y",k="a"} 7\n').status).toBe(400);
+    t.push('POST', '/metrics/job/s/g/3', '# TYPE m counter\nm{instance="y",k="a"} 7\n'); // m replaced
+    t.groups.delete(t.key('/metrics/job/s/g/2'));
+    expect((await t.samples()).filter((l) => l.startsWith('m{'))).toEqual([
+      'm{g="1",job="s",k="b"} 6',
+      'm{g="3",instance="y",job="s",k="a"} 7',
+    ]);
+    for (const g of ['1', '3']) t.groups.delete(t.key(`/metrics/job/s/g/${g}`));
+    expect(t.store.size).toBe(0);
+    expect(t.store.streams.size).toBe(0);
+  });
+
   it('ignores pushed push_time_seconds: the group sets its own', async () => {
     const t = setup();
     t.push('PUT', '/metrics/job/j', '# TYPE push_time_seconds gauge\npush_time_seconds 5\n');

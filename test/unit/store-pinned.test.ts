@@ -81,7 +81,7 @@ describe('Store > pinned series', () => {
     const { store, now, advance } = setup({ maxSeries: 2, seriesTtlMs: 1000 });
     const st = stream(store, gauge('m'));
     const pinned = put(store, st, ['x', '1'], now());
-    pinned.pinned = true;
+    pinned.owner = {};
     put(store, st, ['x', '2'], now());
     expect(store.series(st, null, ['x', '3'])).toBe('series_limit');
     advance(5000);

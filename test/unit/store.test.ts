@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyExpHistogram, applyHistogram, applyNumber } from '../../src/store/apply.js';
 import { MAX_EXP_BUCKETS, mergeExpHistograms } from '../../src/store/exp-histogram.js';
-import { canonicalAttrs } from '../../src/store/series.js';
+import { attrsOfKey, canonicalAttrs } from '../../src/store/series.js';
 import { familyType, Store, type MetricStream } from '../../src/store/store.js';
 import type { ExpHistogramPoint, MetricDescriptor } from '../../src/store/types.js';
 
@@ -50,6 +50,23 @@ describe('Store identity', () => {
     expect(typeof x !== 'string' && x.attrs).toEqual(['__proto__', 'p', 'a', '1', 'b', '2']);
     expect(st.lookup('raw')).toBe(x);
     expect(({} as Record<string, unknown>)['p']).toBeUndefined();
+  });
+
+  it('gives a series its attributes back from its key, and keeps them when the key cannot', () => {
+    const { store } = makeStore();
+    const st = stream(store, counter('c'));
+    const plain = store.series(st, null, ['route', '/a', 'empty', '', '', 'no-key']);
+    if (typeof plain === 'string') throw new Error(plain);
+    expect(plain.attrs).toEqual(['', 'no-key', 'empty', '', 'route', '/a']);
+    expect(attrsOfKey(plain.key)).toEqual(plain.attrs);
+    // Text holding the key's separators: the key alone would give other attributes back.
+    const odd = ['a\u0001b', 'v\u0002w', 'k', '\u0001'];
+    const held = store.series(st, null, odd);
+    if (typeof held === 'string') throw new Error(held);
+    expect(held.attrs).toEqual(['a\u0001b', 'v\u0002w', 'k', '\u0001']);
+    expect(attrsOfKey(held.key)).not.toEqual(held.attrs);
+    const none = store.series(st, null, []);
+    expect(typeof none !== 'string' && none.attrs).toEqual([]);
   });
 
   it('lets a later duplicate attribute key win', () => {

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { HeapCompactor } from '../../src/http/heap-compactor.js';
+import type { GcFunction } from '../../src/http/force-gc.js';
+
+function setup(opts: { minGrowthSeries?: number; quietMs?: number; minIntervalMs?: number } = {}) {
+  let now = 0;
+  let series = 100;
+  const calls: Array<Parameters<GcFunction>[0]> = [];
+  const compactor = new HeapCompactor({
+    seriesCount: () => series,
+    gc: (o) => calls.push(o),
+    clock: () => now,
+    minGrowthSeries: 1000,
+    quietMs: 500,
+    minIntervalMs: 1000,
+    ...opts,
+  });
+  /** Advance the clock by `ms` and tick. */
+  const tick = (ms = 250): boolean => {
+    now += ms;
+    return compactor.tick();
+  };
+  return { compactor, calls, tick, setSeries: (n: number) => (series = n) };
+}
+
+describe('HeapCompactor', () => {
+  it('asks for one incremental major GC once a burst of new series is over', () => {
+    const { calls, tick, setSeries, compactor } = setup();
+    setSeries(600);
+    expect(tick()).toBe(false);
+    setSeries(1200); // the burst goes on: no compaction while the count moves
+    expect(tick()).toBe(false);
+    expect(tick()).toBe(false); // quiet for 250 ms only
+    expect(tick()).toBe(true); // quiet for 500 ms, grown by 1100
+    expect(calls).toEqual([{ type: 'major', execution: 'async' }]);
+    expect(compactor.compactions).toBe(1);
+    for (let i = 0; i < 20; i++) expect(tick()).toBe(false); // nothing new: never again
+    expect(calls).toHaveLength(1);
+  });
+
+  it('leaves small growth and steady ingest alone', () => {
+    const { calls, tick, setSeries } = setup();
+    for (let i = 0; i < 20; i++) {
+      setSeries(100 + i * 40); // 760 new series in all, under the threshold
+      tick();
+    }
+    for (let i = 0; i < 20; i++) tick();
+    expect(calls).toHaveLength(0);
+  });
+
+  it('counts growth from the lowest count since the last compaction (churn is not growth)', () => {
+    const { calls, tick, setSeries } = setup();
+    setSeries(5000); // 4900 new
+    tick();
+    tick();
+    tick();
+    expect(calls).toHaveLength(1);
+    setSeries(4500); // 500 expire ...
+    tick();
+    setSeries(5000); // ... and 500 new arrive: 500 from the low, no compaction
+    for (let i = 0; i < 10; i++) tick();
+    expect(calls).toHaveLength(1);
+    setSeries(6000); // 1500 from the low of 4500
+    for (let i = 0; i < 3; i++) tick();
+    expect(calls).toHaveLength(2);
+  });
+
+  it('compacts at most once per minIntervalMs', () => {
+    const { calls, tick, setSeries } = setup({ minIntervalMs: 10_000 });
+    setSeries(2000);
+    for (let i = 0; i < 3; i++) tick();
+    expect(calls).toHaveLength(1);
+    setSeries(4000);
+    for (let i = 0; i < 8; i++) tick(); // 2 s later: quiet and grown, but too soon
+    expect(calls).toHaveLength(1);
+    for (let i = 0; i < 40; i++) tick();
+    expect(calls).toHaveLength(2);
+  });
+
+  it('does nothing where the runtime gives no gc', () => {
+    let series = 0;
+    const compactor = new HeapCompactor({ seriesCount: () => series, gc: undefined, clock: () => 0 });
+    series = 1e6;
+    expect(compactor.tick()).toBe(false);
+    compactor.start(); // no timer either
+    compactor.stop();
+  });
+});
