@@ -136,7 +136,7 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   const gc = exposedGc();
   const memory = new MemoryGuard(memoryLimits, { gc: memoryLimits === undefined ? undefined : gc });
   memory.start();
-  const compactor = new HeapCompactor({ seriesCount: () => store.size, gc, clock });
+  const compactor = new HeapCompactor({ seriesCount: () => store.size, gc, clock, log });
   compactor.start();
 
   let accepting = true;

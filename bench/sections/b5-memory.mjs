@@ -140,14 +140,13 @@ export async function run() {
           await heapProfile(),
         );
     row.close =
-      'the RSS growth is about twice the live heap growth (V8 keeps room to grow and the push ' +
-      "bodies' garbage until a major GC). Live heap: each series is a Series object with three " +
-      'boxed double times, its key and label strings, its attribute array, a Map entry in its ' +
-      "stream and the push group's bookkeeping (owner record and identity string). Closing it " +
-      'needs series kept columnar (typed arrays of values and times indexed by series number, ' +
-      'label strings rebuilt at scrape time) and the push groups keyed by series number; V8 flags ' +
-      'that trade speed for memory (--optimize-for-size, a smaller young generation) about halve ' +
-      'the RSS growth but halve histogram ingest (B1), so they are not the default.';
+      "the RSS growth is about twice the live heap growth when V8 keeps the burst's garbage: vigil " +
+      'compacts the heap after a burst of new series (README "Memory per series"), so a miss means ' +
+      'the compaction had not finished when RSS was read, or left pages sparse. Live heap: each ' +
+      'series is a Series object with three boxed double times, its key string and a Map entry ' +
+      'in its stream. Closing it further needs series kept columnar (typed arrays of values and ' +
+      'times indexed by series number); V8 flags that trade speed for memory ' +
+      '(--optimize-for-size, a smaller young generation) halve histogram ingest (B1).';
   }
   return [row];
 }

@@ -1,3 +1,4 @@
+import type { Logger } from '../log.js';
 import type { GcFunction } from './force-gc.js';
 
 export interface HeapCompactorOptions {
@@ -6,6 +7,7 @@ export interface HeapCompactorOptions {
   /** Undefined where the runtime gives none: the compactor then does nothing. */
   gc: GcFunction | undefined;
   clock: () => number;
+  log?: Logger | undefined;
   /** How often the series count is read. */
   intervalMs?: number;
   /** How long the count must hold still: the burst is over. */
@@ -24,9 +26,13 @@ export interface HeapCompactorOptions {
  * when the old generation reaches its limit, which it raised during the burst, and its memory
  * reducer waits ~8 s of quiet before shrinking — meanwhile the pod's RSS, what its memory limit
  * and the OOM killer see, holds twice the live data. So when the store has grown by at least
- * `minGrowthSeries` and then held still for `quietMs`, the compactor asks V8 for a major GC,
- * incremental (`execution: 'async'`) so the event loop is not stopped for the marking. Steady
- * ingest into known series creates no series and never triggers it.
+ * `minGrowthSeries` and then held still for `quietMs`, the compactor asks V8 for two major GCs
+ * one interval apart, incremental (`execution: 'async'`) so the event loop is not stopped for
+ * the marking: the first frees the garbage, the second evacuates the pages the first left sparse
+ * (V8 picks its compaction candidates by the free space the previous sweep found). Measured on
+ * B5 (100k new series): RSS growth ~1150 bytes/series without, ~600 with one GC but 1 run in 5
+ * at ~1000 (pages left sparse), 520–570 in 6 of 6 with two. Steady ingest into known series
+ * creates no series and never triggers it.
  */
 export class HeapCompactor {
   private baseline: number;
@@ -35,6 +41,8 @@ export class HeapCompactor {
   private lastGcMs = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private runs = 0;
+  /** The second GC of a compaction is due on the next tick. */
+  private followUp = false;
   private readonly intervalMs: number;
   private readonly quietMs: number;
   private readonly minGrowthSeries: number;
@@ -65,7 +73,7 @@ export class HeapCompactor {
     this.timer = undefined;
   }
 
-  /** One check; true when it asked for a compaction. */
+  /** One check; true when it asked for a GC. */
   tick(): boolean {
     const n = this.opts.seriesCount();
     const now = this.opts.clock();
@@ -73,12 +81,23 @@ export class HeapCompactor {
     this.last = n;
     // Series removed: growth counts from the new low.
     if (n < this.baseline) this.baseline = n;
-    if (this.opts.gc === undefined || now - this.changedMs < this.quietMs) return false;
+    if (this.opts.gc === undefined) return false;
+    if (this.followUp) {
+      this.followUp = false;
+      this.opts.gc({ type: 'major', execution: 'async' });
+      return true;
+    }
+    if (now - this.changedMs < this.quietMs) return false;
     if (n - this.baseline < this.minGrowthSeries) return false;
     if (now - this.lastGcMs < this.minIntervalMs) return false;
+    this.opts.log?.info(
+      { series: n, newSeries: n - this.baseline },
+      'heap compaction after a burst of new series',
+    );
     this.baseline = n;
     this.lastGcMs = now;
     this.runs++;
+    this.followUp = true;
     this.opts.gc({ type: 'major', execution: 'async' });
     return true;
   }
