@@ -136,8 +136,6 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   const gc = exposedGc();
   const memory = new MemoryGuard(memoryLimits, { gc: memoryLimits === undefined ? undefined : gc });
   memory.start();
-  const compactor = new HeapCompactor({ seriesCount: () => store.size, gc, clock, log });
-  compactor.start();
 
   let accepting = true;
   let lastEvalMs = 0;
@@ -226,15 +224,25 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   });
 
   const connections = connectionLimits(config.limits);
+  const admission = new IngestAdmission({
+    maxConcurrent: config.limits.max_concurrent_requests,
+    maxInflightBytes: config.limits.max_inflight_bytes,
+    memory,
+    accepting: () => accepting,
+  });
+  const compactor = new HeapCompactor({
+    seriesCount: () => store.size,
+    activity: () => admission.admitted,
+    minGrowthSeries: config.limits.compact_after_new_series,
+    gc,
+    clock,
+    log,
+  });
+  compactor.start();
   const ingest = createIngestServer({
     store,
     telemetry,
-    admission: new IngestAdmission({
-      maxConcurrent: config.limits.max_concurrent_requests,
-      maxInflightBytes: config.limits.max_inflight_bytes,
-      memory,
-      accepting: () => accepting,
-    }),
+    admission,
     connections,
     authorise: ingestAuthorizer(
       resolveToken({ ...INGEST_TOKEN, file: config.ingest.token_file }, env),

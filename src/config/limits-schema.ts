@@ -49,6 +49,12 @@ export const limitsSchema = z
     /** Every listener: open connections at once; more are closed on accept. */
     max_connections: positiveInt.default(512),
 
+    /**
+     * Series created in a burst that make vigil compact its heap once ingest is idle (README
+     * "Memory per series"); 0 turns the compaction off.
+     */
+    compact_after_new_series: z.number().int().nonnegative().default(10_000),
+
     /** Attributes of one point (its series identity); a point with more is rejected. */
     max_attributes_per_point: positiveInt.default(128),
     /** Characters of one attribute value; a point with a longer one is rejected (not truncated). */

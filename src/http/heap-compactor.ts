@@ -4,15 +4,17 @@ import type { GcFunction } from './force-gc.js';
 export interface HeapCompactorOptions {
   /** Series held now (the store's size). */
   seriesCount: () => number;
+  /** A count that moves with every ingest request (requests admitted): the compaction waits for it to stop. */
+  activity: () => number;
   /** Undefined where the runtime gives none: the compactor then does nothing. */
   gc: GcFunction | undefined;
   clock: () => number;
   log?: Logger | undefined;
   /** How often the series count is read. */
   intervalMs?: number;
-  /** How long the count must hold still: the burst is over. */
+  /** How long both counts must hold still: the burst is over and ingest is idle. */
   quietMs?: number;
-  /** Series added since the last compaction that make one worth its work. */
+  /** Series added since the last compaction that make one worth its work; 0: never. */
   minGrowthSeries?: number;
   /** At most one compaction this often. */
   minIntervalMs?: number;
@@ -23,16 +25,24 @@ export interface HeapCompactorOptions {
  * through the full decode or parse path, whose intermediate objects live as long as their request
  * (a 10k-series push holds them all), so they outlive the young generation and are promoted: a
  * burst of 100k new series leaves ~50 MiB of garbage in the old generation. V8 collects it only
- * when the old generation reaches its limit, which it raised during the burst, and its memory
- * reducer waits ~8 s of quiet before shrinking — meanwhile the pod's RSS, what its memory limit
- * and the OOM killer see, holds twice the live data. So when the store has grown by at least
- * `minGrowthSeries` and then held still for `quietMs`, the compactor asks V8 for two major GCs
- * one interval apart, incremental (`execution: 'async'`) so the event loop is not stopped for
- * the marking: the first frees the garbage, the second evacuates the pages the first left sparse
- * (V8 picks its compaction candidates by the free space the previous sweep found). Measured on
- * B5 (100k new series): RSS growth ~1150 bytes/series without, ~600 with one GC but 1 run in 5
- * at ~1000 (pages left sparse), 520–570 in 6 of 6 with two. Steady ingest into known series
- * creates no series and never triggers it.
+ * when the old generation reaches its limit, which it raised during the burst, and it does not
+ * hand the pages back on its own for a long while — meanwhile the pod's RSS, what its memory
+ * limit and the OOM killer see, holds twice the live data.
+ *
+ * So when the store has grown by at least `minGrowthSeries` and then both the series count and
+ * ingest have held still for `quietMs`, the compactor asks V8 for two major GCs one interval
+ * apart, incremental (`execution: 'async'`) so the event loop is not stopped for the marking: the
+ * first frees the garbage, the second evacuates the pages the first left sparse. Measured on B5
+ * (100k new series): RSS growth ~1150 bytes/series without, 520–570 with it (one GC alone left
+ * 1 run in 5 at ~1000). A synchronous GC frees as much heap but V8 keeps the pages (no RSS
+ * change), so it has to be the incremental kind.
+ *
+ * Why only when ingest is idle: after these GCs V8 sizes the old generation close to the live
+ * data, and under a saturating load that follows at once it then runs a major GC every ~100 ms
+ * for as long as the load lasts (B1 straight after a compaction: 0.5–0.7 M points/s instead of
+ * ~1.0 M). Idle first, the trade is the one V8's own memory reducer makes after a quiet spell,
+ * made sooner; `limits.compact_after_new_series: 0` turns it off for a sidecar that must keep
+ * its peak ingest rate over its memory.
  */
 export class HeapCompactor {
   private baseline: number;
@@ -46,6 +56,7 @@ export class HeapCompactor {
   private readonly intervalMs: number;
   private readonly quietMs: number;
   private readonly minGrowthSeries: number;
+  private lastActivity: number;
   private readonly minIntervalMs: number;
 
   constructor(private readonly opts: HeapCompactorOptions) {
@@ -54,6 +65,7 @@ export class HeapCompactor {
     this.quietMs = opts.quietMs ?? 500;
     this.minIntervalMs = opts.minIntervalMs ?? 1000;
     this.baseline = this.last = opts.seriesCount();
+    this.lastActivity = opts.activity();
     this.changedMs = opts.clock();
   }
 
@@ -63,7 +75,7 @@ export class HeapCompactor {
   }
 
   start(): void {
-    if (this.opts.gc === undefined || this.timer !== undefined) return;
+    if (this.opts.gc === undefined || this.minGrowthSeries === 0 || this.timer !== undefined) return;
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
   }
@@ -76,9 +88,11 @@ export class HeapCompactor {
   /** One check; true when it asked for a GC. */
   tick(): boolean {
     const n = this.opts.seriesCount();
+    const activity = this.opts.activity();
     const now = this.opts.clock();
-    if (n !== this.last) this.changedMs = now;
+    if (n !== this.last || activity !== this.lastActivity) this.changedMs = now;
     this.last = n;
+    this.lastActivity = activity;
     // Series removed: growth counts from the new low.
     if (n < this.baseline) this.baseline = n;
     if (this.opts.gc === undefined) return false;
@@ -88,7 +102,7 @@ export class HeapCompactor {
       return true;
     }
     if (now - this.changedMs < this.quietMs) return false;
-    if (n - this.baseline < this.minGrowthSeries) return false;
+    if (this.minGrowthSeries === 0 || n - this.baseline < this.minGrowthSeries) return false;
     if (now - this.lastGcMs < this.minIntervalMs) return false;
     this.opts.log?.info(
       { series: n, newSeries: n - this.baseline },

@@ -52,6 +52,7 @@ const RETRY_AFTER_MEMORY_S = 5;
  */
 export class IngestAdmission {
   private active = 0;
+  private admittedCount = 0;
   private inflightBytes = 0;
   /** Requests that currently hold body bytes (a lone request may pass the byte budget). */
   private holders = 0;
@@ -77,6 +78,11 @@ export class IngestAdmission {
     return undefined;
   }
 
+  /** Requests admitted so far: a count that moves while ingest is busy. */
+  get admitted(): number {
+    return this.admittedCount;
+  }
+
   /** Admit a request (its slot is held until `release`), or say why not. */
   enter(): AdmissionTicket | Refusal {
     const over = this.overloaded();
@@ -89,6 +95,7 @@ export class IngestAdmission {
         RETRY_AFTER_BUSY_S,
       );
     this.active++;
+    this.admittedCount++;
     let held = 0;
     let released = false;
     return {

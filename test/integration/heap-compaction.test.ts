@@ -16,7 +16,7 @@ function body(series: number, value: number): string {
 }
 
 describe('heap compaction', () => {
-  it('runs once after a burst of 12k new series, and not for pushes into them', async () => {
+  it('runs once after a burst of 12k new series, once ingest is idle, and not for pushes into them', async () => {
     const vigil = await startVigil(
       testConfig('limits:\n  max_series: 50000\n  max_series_per_metric: 50000\n'),
     );
@@ -36,6 +36,22 @@ describe('heap compaction', () => {
       expect(vigil.logs.filter((l) => l['msg'] === MSG)).toHaveLength(1);
       const text = await (await fetch(`${vigil.metrics}/metrics`)).text();
       expect(text).toContain('burst_requests_total{job="burst",code="200",route="/r/11999"} 5');
+    } finally {
+      await vigil.stop();
+    }
+  });
+
+  it('never runs with limits.compact_after_new_series: 0', async () => {
+    const vigil = await startVigil(
+      testConfig(
+        'limits:\n  max_series: 50000\n  max_series_per_metric: 50000\n  compact_after_new_series: 0\n',
+      ),
+    );
+    try {
+      const res = await fetch(`${vigil.ingest}/metrics/job/burst`, { method: 'PUT', body: body(12_000, 1) });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(vigil.logs.filter((l) => l['msg'] === MSG)).toHaveLength(0);
     } finally {
       await vigil.stop();
     }

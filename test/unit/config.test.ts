@@ -50,6 +50,7 @@ describe('config schema', () => {
       max_header_bytes: 16 * 1024,
       max_headers_count: 100,
       max_connections: 512,
+      compact_after_new_series: 10_000,
       max_attributes_per_point: 128,
       max_attribute_value_length: 4096,
     });

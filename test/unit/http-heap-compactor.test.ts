@@ -5,9 +5,11 @@ import type { GcFunction } from '../../src/http/force-gc.js';
 function setup(opts: { minGrowthSeries?: number; quietMs?: number; minIntervalMs?: number } = {}) {
   let now = 0;
   let series = 100;
+  let requests = 0;
   const calls: Array<Parameters<GcFunction>[0]> = [];
   const compactor = new HeapCompactor({
     seriesCount: () => series,
+    activity: () => requests,
     gc: (o) => calls.push(o),
     clock: () => now,
     minGrowthSeries: 1000,
@@ -20,7 +22,7 @@ function setup(opts: { minGrowthSeries?: number; quietMs?: number; minIntervalMs
     now += ms;
     return compactor.tick();
   };
-  return { compactor, calls, tick, setSeries: (n: number) => (series = n) };
+  return { compactor, calls, tick, setSeries: (n: number) => (series = n), request: () => requests++ };
 }
 
 describe('HeapCompactor', () => {
@@ -80,9 +82,34 @@ describe('HeapCompactor', () => {
     expect(calls).toHaveLength(4);
   });
 
+  it('waits for ingest to go idle: no compaction under load, even with the series count still', () => {
+    const { calls, tick, setSeries, request } = setup();
+    setSeries(5000);
+    for (let i = 0; i < 20; i++) {
+      request(); // requests into known series go on
+      tick();
+    }
+    expect(calls).toHaveLength(0);
+    tick();
+    tick(); // 500 ms without a request
+    expect(calls).toHaveLength(1);
+  });
+
+  it('is off with minGrowthSeries 0', () => {
+    const { calls, tick, setSeries } = setup({ minGrowthSeries: 0 });
+    setSeries(1e6);
+    for (let i = 0; i < 10; i++) tick();
+    expect(calls).toHaveLength(0);
+  });
+
   it('does nothing where the runtime gives no gc', () => {
     let series = 0;
-    const compactor = new HeapCompactor({ seriesCount: () => series, gc: undefined, clock: () => 0 });
+    const compactor = new HeapCompactor({
+      seriesCount: () => series,
+      activity: () => 0,
+      gc: undefined,
+      clock: () => 0,
+    });
     series = 1e6;
     expect(compactor.tick()).toBe(false);
     compactor.start(); // no timer either
