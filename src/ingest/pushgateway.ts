@@ -82,11 +82,15 @@ class Group {
   }
 }
 
-/** A stored series and its stream. */
-interface Located {
-  readonly stream: MetricStream;
-  readonly series: Series;
+/** The last push-scope stream {@link PushGroups.find} looked up. */
+interface StreamMemo {
+  family: string;
+  resourceKey: string;
+  kind: MetricKind | '';
+  stream: MetricStream | undefined;
 }
+
+const newMemo = (): StreamMemo => ({ family: '', resourceKey: '', kind: '', stream: undefined });
 
 export interface PushOutcome {
   /** 200, or 400 for a push the Pushgateway would refuse. */
@@ -202,24 +206,25 @@ export class PushGroups {
   }
 
   /**
-   * The stored series at a family, type and place, whoever owns it: the push scope's stream of
-   * that kind. `memo` keeps the last stream found (a push's samples come family by family, most
-   * often from one resource); it must not outlive a change to the store's streams.
+   * The stored series at a family, type and place, whoever owns it: in the push scope's stream of
+   * that kind. `memo` keeps the last stream found, so the stream key is built once per family and
+   * resource rather than per sample (a push's samples come family by family, most often from one
+   * resource); it must not outlive a change to the store's streams.
    */
-  private locate(
+  private find(
     family: string,
     type: FamilyType,
     place: SeriesPlace,
-    memo: { key: string; stream: MetricStream | undefined } = { key: '', stream: undefined },
-  ): Located | undefined {
-    const key = streamKey(place.resourceKey, PUSH_SCOPE, family, kindOf(type));
-    if (memo.key !== key || memo.stream === undefined) {
-      memo.key = key;
-      memo.stream = this.opts.store.streams.get(key);
+    memo: StreamMemo = newMemo(),
+  ): Series | undefined {
+    const kind = kindOf(type);
+    if (memo.family !== family || memo.resourceKey !== place.resourceKey || memo.kind !== kind) {
+      memo.family = family;
+      memo.resourceKey = place.resourceKey;
+      memo.kind = kind;
+      memo.stream = this.opts.store.streams.get(streamKey(place.resourceKey, PUSH_SCOPE, family, kind));
     }
-    const stream = memo.stream;
-    const series = stream?.series.get(place.attrsKey);
-    return series === undefined ? undefined : { stream: stream!, series };
+    return memo.stream?.series.get(place.attrsKey);
   }
 
   /**
@@ -262,12 +267,12 @@ export class PushGroups {
     const reuse: Array<Series | undefined> = [];
     const reused = new Set<Series>();
     const created = new Map<string, number>();
-    const memo = { key: '', stream: undefined };
+    const memo = newMemo();
     for (const s of samples) {
       // The attribute limits of every ingest path; a push over them is refused whole, as for the series limits.
       const bad = store.attributeProblem(s.attrs);
       if (bad !== null) throw new PushRejected(bad.message, bad.reason);
-      const found = this.locate(s.family, s.type, s, memo)?.series;
+      const found = this.find(s.family, s.type, s, memo);
       const owner = found?.owner;
       if (owner !== undefined && owner !== group)
         throw new PushRejected(
@@ -276,7 +281,7 @@ export class PushGroups {
         );
       // A series whose type changes (untyped and gauge share a stream) is replaced, not reused.
       const mine =
-        owner !== undefined && owner === group && group!.families.get(s.family)?.type === s.type
+        group !== undefined && owner === group && group.families.get(s.family)?.type === s.type
           ? found
           : undefined;
       reuse.push(mine);
@@ -366,7 +371,7 @@ export class PushGroups {
     onlyIfAbsent: boolean,
     now: number,
   ): void {
-    const found = this.locate(name, 'gauge', group.place)?.series;
+    const found = this.find(name, 'gauge', group.place);
     if (found !== undefined && found.owner !== undefined && found.owner !== group) return;
     const existing = found?.owner === group ? found : undefined;
     if (existing !== undefined && onlyIfAbsent) return;
@@ -404,7 +409,7 @@ export class PushGroups {
   /** Remove the group's series in family `name` but those in `keep`; the family goes when none are left. */
   private releaseAll(group: Group, name: string, keep: Set<Series> | undefined): void {
     const gf = group.families.get(name)!;
-    const drop: Located[] = [];
+    const drop: Array<{ stream: MetricStream; series: Series }> = [];
     group.each(gf, (stream, series) => {
       if (keep === undefined || !keep.has(series)) drop.push({ stream, series });
     });
