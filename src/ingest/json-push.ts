@@ -127,7 +127,7 @@ export function handlePush(body: unknown, ctx: PushContext, tally: IngestTally):
     const series = ctx.store.series(stream, null, parsedAttrs.flat);
     if (typeof series === 'string') return fail(index, n, `${name}: ${reasonText(series)}`, series);
     series.updatedMs = ctx.nowMs;
-    for (const v of values) instrument.record(v, parsedAttrs.object);
+    instrument.recordAll(values, parsedAttrs.object);
     if (type === 'histogram') ctx.observe?.(source.resource, name, unit, parsedAttrs.flat, values);
     reply.accepted += n;
     tally.accepted += n;

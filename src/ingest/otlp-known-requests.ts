@@ -118,6 +118,11 @@ export class KnownRequests {
   private readonly order: Shape[] = [];
   /** Scratch: the slots' bytes as little-endian uint32 pairs, in byte order. */
   private raw = new Uint32Array(0);
+  /** Scratch: the decoded values, ROLES per point. */
+  private values = new Float64Array(0);
+  /** Scratch: a copy of the request being compared, its slots zeroed. */
+  private scratch = new Uint8Array(0);
+  private scratchView = new DataView(this.scratch.buffer);
 
   constructor(private readonly maxShapes = 64) {}
 
@@ -133,9 +138,17 @@ export class KnownRequests {
     const candidates = this.byLength.get(bytes.length);
     if (candidates === undefined) return false;
     const buf = asBuffer(bytes);
+    // Shapes of one length usually share their slot layout (an SDK's requests differ in their
+    // attributes, not their structure): the request is zeroed once per layout, and each further
+    // candidate costs one memcmp, which stops at the first differing byte.
+    let zeroedFor: Int32Array | undefined;
     for (const shape of candidates) {
       if (shape.generation !== store.generation) continue;
-      if (!this.readIfSame(shape, buf)) continue;
+      if (shape.offsets !== zeroedFor) {
+        this.zeroSlots(shape, buf);
+        zeroedFor = shape.offsets;
+      }
+      if (!shape.bytes.equals(this.scratch.subarray(0, buf.length))) continue;
       this.applyValues(shape, nowMs, tally);
       return true;
     }
@@ -154,10 +167,17 @@ export class KnownRequests {
     // A copy (the shape outlives the request, whose buffer is not vigil's to keep), slots zeroed.
     const bytes = Buffer.from(buf);
     for (const [at, width] of slots) bytes.fill(0, at, at + width);
+    let offsets: Int32Array = Int32Array.from(slots, (s) => s[0]);
+    let widths: Int32Array = Int32Array.from(slots, (s) => s[1]);
+    // One layout object for shapes of equal layout: `apply` zeroes a request once per layout.
+    const same = this.byLength
+      .get(buf.length)
+      ?.find((o) => equalInts(o.offsets, offsets) && equalInts(o.widths, widths));
+    if (same !== undefined) ({ offsets, widths } = same);
     const shape: Shape = {
       bytes,
-      offsets: Int32Array.from(slots, (s) => s[0]),
-      widths: Int32Array.from(slots, (s) => s[1]),
+      offsets,
+      widths,
       slotOf: Int32Array.from(slots, (s) => s[2]),
       kinds: Uint8Array.from(rec.kinds),
       bounds: rec.bounds,
@@ -179,39 +199,44 @@ export class KnownRequests {
   }
 
   /**
-   * Whether `buf` equals the shape's bytes everywhere outside its slots; the slots' bytes go to
-   * `raw`. One memcmp of the whole request instead of one per run of bytes between slots (a
-   * native call per run cost more than the comparing): the slots are zeroed in `buf` for the
-   * comparison, as they are in the shape, and put back before returning.
+   * Copies `buf` to `scratch` with the shape's slots zeroed, as they are in the shape, and their
+   * bytes in `raw`; then one memcmp of the whole request decides (a native call per run of bytes
+   * between slots cost more than the comparing). The copy (one memcpy) costs less than zeroing
+   * the request in place and putting its bytes back (twice the writes), and a DataView over
+   * vigil's own ArrayBuffer stays monomorphic.
    */
-  private readIfSame(shape: Shape, buf: Buffer): boolean {
+  private zeroSlots(shape: Shape, buf: Buffer): void {
     const { offsets, widths } = shape;
-    const words = (shape.bytes.length >> 2) + 2;
+    const length = buf.length;
+    if (this.scratch.length < length) {
+      this.scratch = new Uint8Array(Math.max(length, this.scratch.length * 2));
+      this.scratchView = new DataView(this.scratch.buffer);
+    }
+    const words = (length >> 2) + 2;
     if (this.raw.length < words) this.raw = new Uint32Array(words * 2);
     const raw = this.raw;
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const view = this.scratchView;
+    this.scratch.set(buf);
     let w = 0;
     for (let i = 0; i < offsets.length; i++) {
       const end = offsets[i]! + widths[i]!;
-      for (let at = offsets[i]!; at < end; at += 4) {
+      // Every slot is whole 8-byte words (fixed64, double, sfixed64, packed fixed64 counts).
+      for (let at = offsets[i]!; at < end; at += 8) {
         raw[w++] = view.getUint32(at, true);
-        view.setUint32(at, 0);
+        raw[w++] = view.getUint32(at + 4, true);
+        view.setFloat64(at, 0);
       }
     }
-    const same = shape.bytes.equals(buf);
-    w = 0;
-    for (let i = 0; i < offsets.length; i++) {
-      const end = offsets[i]! + widths[i]!;
-      for (let at = offsets[i]!; at < end; at += 4) view.setUint32(at, raw[w++]!, true);
-    }
-    return same;
   }
 
   private applyValues(shape: Shape, nowMs: number, tally: IngestTally): void {
     const { offsets, widths, slotOf, kinds, streams, series } = shape;
     const raw = this.raw;
     const points = kinds.length;
-    const values = new Float64Array(points * ROLES);
+    // Scratch reused across requests: a fresh one was a large backing store (and GC pressure)
+    // per request.
+    if (this.values.length < points * ROLES) this.values = new Float64Array(points * ROLES * 2);
+    const values = this.values;
     for (let p = 0; p < points; p++) for (let r = 0; r < ROLES; r++) values[p * ROLES + r] = ABSENT[r]!;
     const buckets: Array<number[] | undefined> = new Array<number[] | undefined>(points);
     let w = 0;
@@ -279,6 +304,12 @@ const NO_BOUNDS: readonly number[] = Object.freeze([]);
 /** A double's bytes as two uint32 (little-endian, as on the wire). */
 const F64 = new Float64Array(1);
 const F64_BITS = new Uint32Array(F64.buffer);
+
+function equalInts(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

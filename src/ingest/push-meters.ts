@@ -5,6 +5,7 @@ import { DEFAULT_LATENCY_BOUNDARIES_MS } from '../config/schema.js';
 import type { ResourceEntry } from '../store/resource.js';
 import type { Store } from '../store/store.js';
 import type { FlatAttrs } from '../store/types.js';
+import { bulkRecorder, type RecordAll, type RecordOne } from './sdk-bulk-record.js';
 import { SdkCollector } from './sdk-collect.js';
 import { IngestTally } from './types.js';
 import type { ViewResolver } from './views.js';
@@ -15,7 +16,8 @@ export type PushType = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
 export interface PushInstrument {
   readonly type: PushType;
   readonly unit: string;
-  readonly record: (value: number, attrs: Attributes) => void;
+  /** Every value of a push item, under one attribute set. */
+  readonly recordAll: RecordAll;
 }
 
 /** A reader that only collects on demand: the store, not a timer, decides when. */
@@ -53,21 +55,22 @@ export class PushSource {
         return `metric ${name} was first pushed as ${known.type} with unit "${known.unit}"`;
       return known;
     }
-    let record: PushInstrument['record'];
+    let instrument: Counter | UpDownCounter | Gauge | Histogram;
+    let recordOne: RecordOne;
     switch (type) {
       case 'counter': {
         const c: Counter = this.meter.createCounter(name, { unit });
-        record = (v, a) => c.add(v, a);
+        [instrument, recordOne] = [c, (v, a) => c.add(v, a)];
         break;
       }
       case 'updowncounter': {
         const c: UpDownCounter = this.meter.createUpDownCounter(name, { unit });
-        record = (v, a) => c.add(v, a);
+        [instrument, recordOne] = [c, (v, a) => c.add(v, a)];
         break;
       }
       case 'gauge': {
         const g: Gauge = this.meter.createGauge(name, { unit });
-        record = (v, a) => g.record(v, a);
+        [instrument, recordOne] = [g, (v, a) => g.record(v, a)];
         break;
       }
       case 'histogram': {
@@ -75,11 +78,12 @@ export class PushSource {
           unit,
           advice: { explicitBucketBoundaries: DEFAULT_LATENCY_BOUNDARIES_MS },
         });
-        record = (v, a) => h.record(v, a);
+        [instrument, recordOne] = [h, (v, a) => h.record(v, a)];
         break;
       }
     }
-    const inst = { type, unit, record };
+    const { recordAll } = bulkRecorder(instrument, recordOne);
+    const inst = { type, unit, recordAll };
     this.instruments.set(name, inst);
     return inst;
   }

@@ -183,6 +183,31 @@ describe('KnownRequests', () => {
     expect(hits).toBeGreaterThan(50);
   });
 
+  it('finds each request among shapes of the same length and layout, whichever was recorded last', () => {
+    // An SDK exporting more series than fit one request cycles through requests that differ only
+    // in attribute bytes: they share a length and a slot layout, and `apply` zeroes a request
+    // once for all of them, then compares it with each (the matching one recorded first, so last
+    // tried).
+    const t = pair();
+    const spec = (route: string, round: number): RequestSpec => ({
+      route,
+      asInt: false,
+      monotonic: true,
+      temporality: 2,
+      values: [round, round * 2],
+      time: round,
+      withStart: true,
+      histogram: 'min-max',
+      buckets: [round, 1, 2],
+    });
+    const routes = ['a', 'b', 'c', 'd'];
+    for (let round = 1; round <= 5; round++) for (const route of routes) t.send(encode(spec(route, round)));
+    expect(new Set(routes.map((r) => encode(spec(r, 1)).length)).size).toBe(1);
+    expect(t.known.size).toBe(4);
+    // Round 1 decoded in full; every later request matched its own shape.
+    expect(t.hits()).toBe(4 * routes.length);
+  });
+
   it('keeps at most its bound of shapes, dropping the oldest', () => {
     const t = pair();
     for (let i = 0; i < 10; i++)
