@@ -238,7 +238,8 @@ export class KnownRequests {
     if (this.values.length < points * ROLES) this.values = new Float64Array(points * ROLES * 2);
     const values = this.values;
     for (let p = 0; p < points; p++) for (let r = 0; r < ROLES; r++) values[p * ROLES + r] = ABSENT[r]!;
-    const buckets: Array<number[] | undefined> = new Array<number[] | undefined>(points);
+    // Only requests with histograms need it (for a number request it was most of its garbage).
+    let buckets: Array<number[] | undefined> | undefined;
     let w = 0;
     for (let i = 0; i < offsets.length; i++) {
       const slot = slotOf[i]!;
@@ -246,6 +247,7 @@ export class KnownRequests {
       const point = (slot - role) / ROLES;
       if (role === BUCKETS) {
         // Runs in wire order, appended as the full decoder appends them (packed or not).
+        buckets ??= new Array<number[] | undefined>(points);
         const counts = (buckets[point] ??= []);
         for (let k = 0; k < widths[i]!; k += 8, w += 2) counts.push(raw[w + 1]! * TWO_POW_32 + raw[w]!);
         continue;
@@ -279,7 +281,7 @@ export class KnownRequests {
           min: values[v + MIN]!,
           max: values[v + MAX]!,
           bounds: shape.bounds[p] ?? NO_BOUNDS,
-          bucketCounts: buckets[p] ?? [],
+          bucketCounts: buckets?.[p] ?? [],
         };
         bad = applyHistogram(stream, series[p]!, point, nowMs);
       } else {

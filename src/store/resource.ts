@@ -14,7 +14,8 @@ export class ResourceEntry {
   readonly instanceId: string;
   /** All resource attributes, latest push wins (sorted by key). */
   attrs: FlatAttrs;
-  updatedMs: number;
+  /** Initialised here so it is stored unboxed (see Series.updatedMs). */
+  updatedMs = 0;
   /** Streams that belong to this resource; the entry expires with its last stream. */
   streamCount = 0;
 

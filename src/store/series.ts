@@ -27,8 +27,12 @@ export class Series {
    * validated (the decoders look up identity first); exporters skip it until it holds data.
    */
   filled = false;
-  /** Wall-clock time of the last accepted point, for the TTL sweep. */
-  updatedMs: number;
+  /**
+   * Wall-clock time of the last accepted point, for the TTL sweep. Initialised here, not only in
+   * the constructor: a field that starts as `undefined` (a declared class field does) is stored
+   * boxed, and every point's update allocated a heap number (B10's garbage, test in store.test.ts).
+   */
+  updatedMs = 0;
   /**
    * The Pushgateway-style group that owns the series, if any: owned series are exempt from the
    * TTL sweep, as groups live until deleted (SPEC §3), but still count towards the series limits.

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { applyExpHistogram, applyHistogram, applyNumber } from '../../src/store/apply.js';
 import { MAX_EXP_BUCKETS, mergeExpHistograms } from '../../src/store/exp-histogram.js';
@@ -220,7 +221,34 @@ describe('exponential histogram merge', () => {
 });
 
 describe('store regressions', () => {
-  // Regression: a point without attributes was never found on the fast path.
+  it('updates a series in place: applying a point allocates nothing (regression)', () => {
+    // Series.updatedMs was a declared-only class field, so it started as `undefined` and V8 kept
+    // every later number in it boxed: each point allocated a heap number that lived as long as
+    // the series (old-space garbage under steady ingest). 2M points boxed are 32 MB: ~30 minor
+    // GCs; in place, the script's own few. Run on the built code in a fresh process, where the
+    // count is not blurred by the test runner's allocations.
+    const script = `
+      import { PerformanceObserver, constants } from 'node:perf_hooks';
+      const { Series } = await import(${JSON.stringify(new URL('../../dist/store/series.js', import.meta.url).href)});
+      const { applyNumber } = await import(${JSON.stringify(new URL('../../dist/store/apply.js', import.meta.url).href)});
+      const stream = { desc: { monotonic: false, temporality: 'cumulative', kind: 'gauge' } };
+      const series = new Series('k', ['k', 'v'], 0);
+      let minor = 0;
+      const obs = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      });
+      obs.observe({ entryTypes: ['gc'] });
+      const T = 1_795_000_000_000;
+      for (let i = 0; i < 2_000_000; i++) applyNumber(stream, series, T, T + i, i + 0.5, T + i);
+      await new Promise((r) => setTimeout(r, 50));
+      obs.disconnect();
+      process.stdout.write(JSON.stringify({ minor, updatedMs: series.updatedMs }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const { minor, updatedMs } = JSON.parse(out) as { minor: number; updatedMs: number };
+    expect(updatedMs).toBe(1_795_000_000_000 + 1_999_999);
+    expect(minor).toBeLessThan(12);
+  });
+
   it('finds an attribute-less series by its empty raw key', () => {
     const { store } = makeStore();
     const c = stream(store, counter('plain'));
