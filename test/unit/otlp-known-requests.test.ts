@@ -232,7 +232,7 @@ describe('KnownRequests', () => {
       for (let i = 0; i < 1000; i++) accepted += send(i);
       const { profile } = await session.post('HeapProfiler.stopSampling');
       let bytes = 0;
-      const walk = (n) => { if (/otlp-known-requests|apply\.js|validate\.js/.test(n.callFrame.url)) bytes += n.selfSize; n.children.forEach(walk); };
+      const walk = (n) => { if (/otlp-known-requests|apply[.]js|validate[.]js/.test(n.callFrame.url)) bytes += n.selfSize; n.children.forEach(walk); };
       walk(profile.head);
       process.stdout.write(JSON.stringify({ accepted, hits: known.size, bytesPerRequest: bytes / 1000 }));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
