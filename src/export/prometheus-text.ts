@@ -21,7 +21,11 @@ export interface ExpositionSink {
 
 export interface ExpositionOptions {
   openMetrics: boolean;
-  /** Yield to the event loop after this much synchronous work (default 4 ms: B4 longest block 18 → 9 ms, same total). */
+  /**
+   * Yield to the event loop after this much synchronous work. Default 2 ms: with 4 ms, ingest
+   * requests arriving during a scrape waited behind its slices (B10 p99 15–28 ms against 7–11 ms
+   * with 2 ms, side by side); the serialisation's total time and its ratio to the SDK's did not move.
+   */
   yieldEveryMs?: number;
   /** Chunk size handed to the sink (default 64 KiB of text). */
   chunkChars?: number;
@@ -241,7 +245,7 @@ export async function writeExposition(
   sink: ExpositionSink,
   opts: ExpositionOptions,
 ): Promise<void> {
-  const yieldEveryMs = opts.yieldEveryMs ?? 4;
+  const yieldEveryMs = opts.yieldEveryMs ?? 2;
   const chunkChars = opts.chunkChars ?? 64 * 1024;
   let buf = '';
   let sliceStart = performance.now();
