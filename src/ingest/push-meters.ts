@@ -5,7 +5,7 @@ import { DEFAULT_LATENCY_BOUNDARIES_MS } from '../config/schema.js';
 import type { ResourceEntry } from '../store/resource.js';
 import type { Store } from '../store/store.js';
 import type { FlatAttrs } from '../store/types.js';
-import { bulkRecorder, type RecordAll, type RecordOne } from './sdk-bulk-record.js';
+import { bulkRecorder, type RecordAll } from './sdk-bulk-record.js';
 import { SdkCollector } from './sdk-collect.js';
 import { IngestTally } from './types.js';
 import type { ViewResolver } from './views.js';
@@ -55,22 +55,21 @@ export class PushSource {
         return `metric ${name} was first pushed as ${known.type} with unit "${known.unit}"`;
       return known;
     }
-    let instrument: Counter | UpDownCounter | Gauge | Histogram;
-    let recordOne: RecordOne;
+    let recordAll: RecordAll;
     switch (type) {
       case 'counter': {
         const c: Counter = this.meter.createCounter(name, { unit });
-        [instrument, recordOne] = [c, (v, a) => c.add(v, a)];
+        recordAll = bulkRecorder(c, (v, a) => c.add(v, a)).recordAll;
         break;
       }
       case 'updowncounter': {
         const c: UpDownCounter = this.meter.createUpDownCounter(name, { unit });
-        [instrument, recordOne] = [c, (v, a) => c.add(v, a)];
+        recordAll = bulkRecorder(c, (v, a) => c.add(v, a)).recordAll;
         break;
       }
       case 'gauge': {
         const g: Gauge = this.meter.createGauge(name, { unit });
-        [instrument, recordOne] = [g, (v, a) => g.record(v, a)];
+        recordAll = bulkRecorder(g, (v, a) => g.record(v, a)).recordAll;
         break;
       }
       case 'histogram': {
@@ -78,11 +77,10 @@ export class PushSource {
           unit,
           advice: { explicitBucketBoundaries: DEFAULT_LATENCY_BOUNDARIES_MS },
         });
-        [instrument, recordOne] = [h, (v, a) => h.record(v, a)];
+        recordAll = bulkRecorder(h, (v, a) => h.record(v, a)).recordAll;
         break;
       }
     }
-    const { recordAll } = bulkRecorder(instrument, recordOne);
     const inst = { type, unit, recordAll };
     this.instruments.set(name, inst);
     return inst;
