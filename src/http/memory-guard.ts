@@ -27,8 +27,13 @@ export interface MemoryGuardOptions {
   intervalMs?: number;
   /** At most one forced GC this often above the hard limit (the collector: min_gc_interval_when_hard_limited). */
   minGcIntervalHardMs?: number;
-  /** ... and above the soft limit (the collector: min_gc_interval_when_soft_limited, 10 s). */
+  /** ... and above the soft limit, while each GC there ends the refusal. */
   minGcIntervalSoftMs?: number;
+  /**
+   * The soft interval doubles up to this while GCs there do not end the refusal (live data above
+   * the soft limit; the collector's min_gc_interval_when_soft_limited, 10 s).
+   */
+  maxGcIntervalSoftMs?: number;
 }
 
 /** `process.memoryUsage()` as a {@link MemorySample}. */
@@ -73,6 +78,9 @@ export class MemoryGuard {
   private readonly intervalMs: number;
   private readonly minGcIntervalHardMs: number;
   private readonly minGcIntervalSoftMs: number;
+  private readonly maxGcIntervalSoftMs: number;
+  /** The wait before the next GC above the soft limit: see {@link check}. */
+  private softGcIntervalMs: number;
   private gcCount = 0;
 
   constructor(
@@ -85,7 +93,9 @@ export class MemoryGuard {
     this.maxSampleAgeMs = opts.maxSampleAgeMs ?? 20;
     this.intervalMs = opts.intervalMs ?? 1000;
     this.minGcIntervalHardMs = opts.minGcIntervalHardMs ?? 1000;
-    this.minGcIntervalSoftMs = opts.minGcIntervalSoftMs ?? 10_000;
+    this.minGcIntervalSoftMs = opts.minGcIntervalSoftMs ?? 1000;
+    this.maxGcIntervalSoftMs = Math.max(this.minGcIntervalSoftMs, opts.maxGcIntervalSoftMs ?? 10_000);
+    this.softGcIntervalMs = this.minGcIntervalSoftMs;
     if (limits !== undefined && limits.hardBytes !== undefined && !(limits.hardBytes > limits.softBytes))
       throw new RangeError('memory guard: the hard limit must be above the soft limit');
   }
@@ -135,7 +145,19 @@ export class MemoryGuard {
     return this.gcCount;
   }
 
-  /** Read memory now and update the state; a GC first when over a limit and one is due. */
+  /**
+   * Read memory now and update the state; a GC first when over a limit and one is due.
+   *
+   * Above the hard limit a GC is due once a second, as in the collector. Above the soft limit the
+   * collector waits 10 s between GCs, which suits Go: its collector runs by itself as the refused
+   * requests keep allocating, so the forced GC is rarely what ends a refusal. V8 collects its old
+   * generation only when that reaches a limit, and a refusing vigil allocates little and only
+   * short-lived objects, so the garbage of the last requests it accepted (promoted while they were
+   * decoded) held it above the soft limit until the forced GC: in the overload test, 4.3–4.6 s
+   * of refusals after the flood had stopped, and 6–40 pushes served in 6 s. So the soft interval
+   * starts at a second; a GC that does not end the refusal (live data above the limit, where more
+   * GCs only cost CPU) doubles it, up to the collector's 10 s, until memory is below the limit again.
+   */
   check(): MemoryState {
     const limits = this.limits;
     if (limits === undefined) return 'ok';
@@ -145,15 +167,18 @@ export class MemoryGuard {
     this.overheadBytes ??= Math.max(0, m.rssBytes - m.heapBytes);
     let state = this.classify(m, limits);
     if (state !== 'ok' && this.gc !== undefined) {
-      const minIntervalMs = state === 'hard' ? this.minGcIntervalHardMs : this.minGcIntervalSoftMs;
-      if (now - this.lastGcMs >= minIntervalMs) {
+      const soft = state === 'soft';
+      if (now - this.lastGcMs >= (soft ? this.softGcIntervalMs : this.minGcIntervalHardMs)) {
         this.lastGcMs = now;
         this.gcCount++;
         this.gc();
         m = this.sample();
         state = this.classify(m, limits);
+        if (soft && state !== 'ok')
+          this.softGcIntervalMs = Math.min(this.maxGcIntervalSoftMs, this.softGcIntervalMs * 2);
       }
     }
+    if (state === 'ok') this.softGcIntervalMs = this.minGcIntervalSoftMs;
     this.last = m;
     this.sampledAtMs = now;
     this.current = state;

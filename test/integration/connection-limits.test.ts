@@ -6,8 +6,8 @@ import { eventually, startVigil, testConfig, type VigilProcess } from '../helper
 /**
  * Connection hygiene on all three listeners (README "Overload and security"), with real sockets:
  * slowloris headers and trickled bodies are cut off at their timeouts while other clients are
- * served, oversized headers get 431, too many requests at once get 429, too many connections are
- * closed on accept.
+ * served, oversized headers get 431, too many requests or body bytes at once get 429, too many
+ * connections are closed on accept.
  */
 
 const MAX_CONNECTIONS = 16;
@@ -16,7 +16,7 @@ beforeAll(async () => {
   vigil = await startVigil(
     testConfig(
       `limits:\n  headers_timeout: 1s\n  request_timeout: 2s\n  max_header_bytes: 8KiB\n` +
-        `  max_concurrent_requests: 2\n  max_connections: ${MAX_CONNECTIONS}\n`,
+        `  max_concurrent_requests: 2\n  max_connections: ${MAX_CONNECTIONS}\n  max_inflight_bytes: 64KiB\n`,
     ),
   );
 });
@@ -184,6 +184,53 @@ describe('connection limits', () => {
     expect(refusedCount('otlp_json')).toBeGreaterThanOrEqual(1);
     expect(refusedCount('otlp_proto')).toBe(1);
     expect(refusedCount('prometheus_push')).toBe(1);
+  });
+
+  it('answers 429 + Retry-After when bodies in flight pass max_inflight_bytes, and lets a request alone pass it', async () => {
+    const KIB = 1024;
+    const otlpJson = (padBytes: number) => `{${' '.repeat(padBytes)}}`; // an empty request, padded
+    // One push has sent 40 KiB of its body and waits: those bytes are held.
+    const held = await open(vigil.ingest);
+    held.socket.write(
+      `POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * KIB}\r\n\r\n{` +
+        ' '.repeat(40 * KIB),
+    );
+    try {
+      // 40 KiB more is past the 64 KiB budget (once vigil has read the first body's bytes).
+      const refused = await eventually(async () => {
+        const res = await fetch(`${vigil.ingest}/v1/metrics`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: otlpJson(40 * KIB),
+        });
+        return res.status === 429 ? res : undefined;
+      });
+      expect(refused.headers.get('retry-after')).toBe('1');
+      const status = (await refused.json()) as { code: number; message: string };
+      expect(status.code).toBe(8); // RESOURCE_EXHAUSTED
+      expect(status.message).toMatch(/max_inflight_bytes \(65536 bytes\)/);
+    } finally {
+      held.socket.destroy();
+    }
+    await held.closed;
+    // Alone, a body larger than the whole budget is served (max_request_bytes bounds it).
+    const alone = await eventually(async () => {
+      const res = await fetch(`${vigil.ingest}/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: otlpJson(100 * KIB),
+      });
+      return res.status === 200 ? res : undefined;
+    });
+    expect(await alone.text()).toBe('{}');
+    const samples = parseExposition(await (await fetch(`${vigil.metrics}/metrics`)).text());
+    expect(
+      find(samples, 'vigil_receiver_refused_requests_total', {
+        transport: 'otlp_json',
+        reason: 'inflight_bytes_limit',
+      })[0]?.value,
+    ).toBeGreaterThanOrEqual(1);
+    await othersServed();
   });
 
   it('closes connections beyond max_connections as they are accepted', async () => {

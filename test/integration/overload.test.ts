@@ -111,7 +111,7 @@ async function expectGoodData(v: VigilProcess): Promise<void> {
 }
 
 describe('overload', () => {
-  it('sheds a flood with 429/503 + Retry-After, keeps RSS under the hard limit, and recovers by itself', async () => {
+  it('sheds a flood with 503 (429) + Retry-After, keeps RSS under the hard limit, and serves again within seconds of its end', async () => {
     // What this machine's vigil needs idle, so the limits sit a known distance above it.
     const probe = await startVigil(testConfig());
     await new Promise((r) => setTimeout(r, 500));
@@ -204,7 +204,9 @@ describe('overload', () => {
         JSON.stringify(summary),
       ).toBe(true);
       expect(codes.get(200) ?? 0, 'some of the load is served').toBeGreaterThan(0);
-      expect(codes.get(429) ?? 0, 'concurrency / in-flight bytes shed with 429').toBeGreaterThan(0);
+      // Memory is the limit this flood always reaches. Whether the concurrency or byte limits
+      // answer some of it first is a race between the clients' headers and the guard's readings
+      // (CI saw a run with none): their 429s are tested on their own in connection-limits.test.ts.
       expect(codes.get(503) ?? 0, 'memory shed with 503').toBeGreaterThan(0);
       expect(missingRetryAfter).toEqual([]);
       expect(peakMib, JSON.stringify(summary)).toBeLessThan(hardMib);
@@ -212,8 +214,12 @@ describe('overload', () => {
         codes.get(503)!,
       );
       expect(refused('concurrency_limit') + refused('inflight_bytes_limit')).toBeGreaterThanOrEqual(
-        codes.get(429)!,
+        codes.get(429) ?? 0,
       );
+      // Regression: with the collector's 10 s between soft-limit GCs, the garbage of the last
+      // accepted requests kept vigil refusing 4.3–4.6 s after the flood (V8, unlike Go's
+      // collector, does not collect it by itself while vigil refuses). Now a GC a second.
+      expect(recoveredMs, JSON.stringify(summary)).toBeLessThan(3000);
     } finally {
       expect(await vigil.stop()).toBe(0);
     }

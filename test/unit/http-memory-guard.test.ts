@@ -112,7 +112,7 @@ describe('MemoryGuard', () => {
     expect(p.samples()).toBe(before + 1);
   });
 
-  it('forces a GC above the limits, at most once a second when hard and every 10 s when soft', () => {
+  it('forces a GC above the limits, at most once a second, backing off to 10 s while soft-limit GCs free nothing', () => {
     const p = scripted({ softMib: 100, hardMib: 150 }, undefined, { gcFrees: 0 });
     p.set(200, 130); // estimate 170: hard
     p.advance(20);
@@ -124,18 +124,61 @@ describe('MemoryGuard', () => {
     p.advance(500);
     p.guard.state();
     expect(p.gcs()).toBe(2);
-    p.set(120, 70); // estimate 110: soft
-    p.advance(1000);
-    expect(p.guard.state()).toBe('soft');
-    expect(p.gcs()).toBe(2); // the last GC is younger than 10 s
-    p.advance(9000);
+    p.set(120, 70); // estimate 110: soft, and no GC brings it down (live data)
+    const gcAt: number[] = [];
+    for (let ms = 100; ms <= 35_000; ms += 100) {
+      p.advance(100);
+      const before = p.gcs();
+      expect(p.guard.state()).toBe('soft');
+      if (p.gcs() > before) gcAt.push(ms);
+    }
+    // 1 s after the last (hard) GC, then 2, 4, 8 s apart, then every 10 s.
+    expect(gcAt).toEqual([1000, 3000, 7000, 15_000, 25_000, 35_000]);
+    // The last GC was at 35 s, the next would be due at 45 s; memory drops below the limit at
+    // 35.5 s and passes it again at 36 s: its GC is due a second after the last, not ten.
+    p.advance(500);
+    p.set(80, 30);
+    expect(p.guard.state()).toBe('ok');
+    const gcs = p.gcs();
+    p.set(120, 70);
+    p.advance(400);
     p.guard.state();
-    expect(p.gcs()).toBe(3);
+    expect(p.gcs()).toBe(gcs); // 35.9 s
+    p.advance(100);
+    expect(p.guard.state()).toBe('soft');
+    expect(p.gcs()).toBe(gcs + 1); // 36 s
     p.set(80, 30);
     p.advance(20_000);
     expect(p.guard.state()).toBe('ok');
-    expect(p.gcs()).toBe(3); // none below the soft limit
-    expect(p.guard.forcedGcs).toBe(3);
+    expect(p.gcs()).toBe(gcs + 1); // none below the soft limit
+    expect(p.guard.forcedGcs).toBe(gcs + 1);
+  });
+
+  it('ends a refusal held by garbage within a second, each time it comes back', () => {
+    // Regression: soft-limit GCs were 10 s apart, as the collector's, but V8 does not collect its
+    // old generation by itself while vigil refuses (it allocates little), so the garbage of the
+    // last accepted requests held vigil above the soft limit for seconds after a flood.
+    let heapMib = 30;
+    let gcs = 0;
+    let now = 0;
+    const guard = new MemoryGuard(
+      { softBytes: 100 * MIB, hardBytes: 150 * MIB },
+      {
+        clock: () => now,
+        sample: () => ({ rssBytes: (heapMib + 40) * MIB, heapBytes: heapMib * MIB }),
+        gc: () => {
+          gcs++;
+          heapMib = 30; // everything above the live 30 MiB was garbage
+        },
+      },
+    );
+    guard.check(); // overhead 40 MiB
+    for (let round = 1; round <= 5; round++) {
+      now += 1000;
+      heapMib = 90; // estimate 130: soft, all of it garbage
+      expect(guard.check()).toBe('ok'); // the GC it forced ended the refusal at once
+      expect(gcs).toBe(round);
+    }
   });
 
   it('reads again after a GC, so a GC that frees enough ends the refusal at once', () => {
