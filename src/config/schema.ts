@@ -228,7 +228,8 @@ export const configSchema = z
       .prefault({}),
     /** Request, point and connection limits, load shedding (src/config/limits-schema.ts). */
     limits: limitsSchema.prefault({}),
-    evaluation_interval: duration().default(1000),
+    /** At least 100 ms: 0 made a timer that evaluated every rule as often as the event loop turned. */
+    evaluation_interval: durationMs(100, 'evaluation_interval').default(1000),
     shutdown_timeout: duration().default(10_000),
     views: z.array(viewSchema).default([]),
     signals: z.record(z.string(), signalSchema).default({}),
