@@ -4,11 +4,13 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
 /**
@@ -22,7 +24,11 @@ export type SnapshotCheck = (snapshot: Record<string, unknown>) => string | unde
  * rename, fsync of the directory), so a crash mid-write leaves the previous snapshot intact. A
  * snapshot that cannot be used is logged and set aside (renamed `*.corrupt-<time>`), never fatal:
  * kept for a post-mortem, and out of the way so that the next start does not trip over it again.
+ * Only the newest {@link KEEP_SET_ASIDE} are kept: a pod that is OOM-killed in a loop leaves one
+ * per crash, and `state.dir` is typically a size-limited emptyDir that they would fill.
  */
+export const KEEP_SET_ASIDE = 3;
+
 export class StateFile {
   readonly path: string;
   private readonly tmpPath: string;
@@ -81,6 +87,7 @@ export class StateFile {
     } catch {
       // Nothing more to do: the next write replaces it.
     }
+    this.pruneSetAside();
   }
 
   write(state: Record<string, unknown>): void {
@@ -112,7 +119,41 @@ export class StateFile {
     } catch (err) {
       this.log.warn({ err, path: this.tmpPath }, 'cannot set aside an unfinished state snapshot');
     }
+    this.pruneSetAside();
   }
+
+  /** Remove all but the newest {@link KEEP_SET_ASIDE} files this snapshot had set aside (both kinds). */
+  private pruneSetAside(): void {
+    const dir = dirname(this.path);
+    const name = basename(this.path);
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    const setAside = entries
+      .map((file) => ({ file, ms: setAsideTimeMs(file, name) }))
+      .filter((e): e is { file: string; ms: number } => e.ms !== undefined)
+      .sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : 1));
+    const removed: string[] = [];
+    for (const { file } of setAside.slice(KEEP_SET_ASIDE)) {
+      try {
+        rmSync(join(dir, file), { force: true });
+        removed.push(file);
+      } catch (err) {
+        this.log.warn({ err, path: join(dir, file) }, 'cannot remove an old set-aside state snapshot');
+      }
+    }
+    if (removed.length > 0)
+      this.log.info({ dir, removed, kept: KEEP_SET_ASIDE }, 'old set-aside state snapshots removed');
+  }
+}
+
+/** `<name>.corrupt-<ms>` or `<name>.tmp.corrupt-<ms>`: its time; undefined for any other file. */
+function setAsideTimeMs(file: string, name: string): number | undefined {
+  const m = /^\.(?:tmp\.)?corrupt-(\d+)$/.exec(file.startsWith(name) ? file.slice(name.length) : '');
+  return m === null ? undefined : Number(m[1]);
 }
 
 function syncDirectory(dir: string): void {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StateFile } from '../../src/store/state-file.js';
+import { KEEP_SET_ASIDE, StateFile } from '../../src/store/state-file.js';
 
 const T0 = 1_700_000_400_000;
 const log = pino({ level: 'silent' });
@@ -106,6 +106,41 @@ describe('StateFile', () => {
     });
     f.write({ version: 1 });
     expect(f.read(check)).toEqual({ version: 1 });
+  });
+
+  it(`keeps only the newest ${KEEP_SET_ASIDE} files it set aside, of both kinds, and nobody else's`, () => {
+    // Regression: every crash left one more file, for ever; a pod OOM-killed in a loop fills its
+    // size-limited emptyDir with them.
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino(
+      { level: 'info' },
+      { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    let now = T0;
+    const others = ['otlp-queue.json.corrupt-1', 'vigil-state.json.bak', 'vigil-state.json.corrupt-x'];
+    for (const o of others) writeFileSync(join(dir, o), 'not mine');
+    for (let crash = 0; crash < 6; crash++) {
+      now += 1000;
+      const f = new StateFile(dir, capture, () => now); // a restart
+      writeFileSync(crash % 2 === 0 ? `${f.path}.tmp` : f.path, `crash ${crash}`);
+      expect(f.read()).toBeUndefined();
+    }
+    expect(readdirSync(dir).sort()).toEqual(
+      [
+        ...others,
+        `vigil-state.json.corrupt-${T0 + 4000}`,
+        `vigil-state.json.tmp.corrupt-${T0 + 5000}`,
+        `vigil-state.json.corrupt-${T0 + 6000}`,
+      ].sort(),
+    );
+    expect(readFileSync(join(dir, `vigil-state.json.corrupt-${T0 + 6000}`), 'utf8')).toBe('crash 5');
+    expect(lines.filter((l) => l['msg'] === 'old set-aside state snapshots removed')).toHaveLength(3);
+    expect(lines.at(-1)).toMatchObject({
+      level: 30,
+      msg: 'old set-aside state snapshots removed',
+      removed: [`vigil-state.json.tmp.corrupt-${T0 + 3000}`],
+      kept: KEEP_SET_ASIDE,
+    });
   });
 
   it('setAside moves a snapshot that parsed but could not be restored', () => {
