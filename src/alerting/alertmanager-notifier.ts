@@ -4,6 +4,7 @@ import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import { DeliveryHealth } from './delivery-health.js';
 import { DeliveryError } from './http-delivery.js';
 import type { DeliveryStatus, NotifiableAlert, PostableAlert } from './types.js';
+import { pairsKey } from '../store/canonical-key.js';
 
 /**
  * Sends alerts to Alertmanager the way Prometheus does (rules/alerting.go needsSending, rules/
@@ -65,10 +66,11 @@ export function defaultTimer(fn: () => void, ms: number): { clear(): void } {
 
 /** Stable identity of a label set (sorted name=value pairs). */
 export function labelSetKey(labels: Readonly<Record<string, string>>): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}\u0001${labels[k]}`)
-    .join('\u0002');
+  return pairsKey(
+    Object.keys(labels)
+      .sort()
+      .flatMap((k) => [k, labels[k]!]),
+  );
 }
 
 export class AlertmanagerNotifier {

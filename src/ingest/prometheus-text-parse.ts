@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { pairsKey, tupleKey } from '../store/canonical-key.js';
 
 /**
  * The Prometheus text exposition format 0.0.4, parsed as the Pushgateway parses a push: the same
@@ -531,12 +532,11 @@ class Parser {
 
 /** The identity of a summary / histogram metric: its family and labels other than quantile / le. */
 function signatureKey(name: string, labels: readonly string[]): string {
-  if (labels.length === 0) return name;
-  if (labels.length === 2) return `${name}\u0000${labels[0]}\u0001${labels[1]}`;
+  if (labels.length <= 2) return tupleKey([name, pairsKey(labels)]);
   const idx: number[] = [];
   for (let i = 0; i < labels.length; i += 2) idx.push(i);
   idx.sort((a, b) => (labels[a]! < labels[b]! ? -1 : labels[a]! > labels[b]! ? 1 : 0));
-  let key = name;
-  for (const i of idx) key += `\u0000${labels[i]}\u0001${labels[i + 1]}`;
-  return key;
+  const sorted: string[] = [];
+  for (const i of idx) sorted.push(labels[i]!, labels[i + 1]!);
+  return tupleKey([name, pairsKey(sorted)]);
 }

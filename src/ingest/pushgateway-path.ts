@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { goQuote } from './prometheus-text-parse.js';
+import { pairsKey } from '../store/canonical-key.js';
 
 /**
  * The Pushgateway's grouping key from a request path (SPEC §3): `/metrics/job/<job>{/<label>/<value>}`,
@@ -99,13 +100,8 @@ export function parseGroupingPath(rawPath: string): GroupingPath {
 export function groupingKey(labels: ReadonlyMap<string, string>): GroupingKey {
   const names = [...labels.keys()].sort();
   const flat: string[] = [];
-  let key = '';
-  for (const n of names) {
-    const v = labels.get(n)!;
-    flat.push(n, v);
-    key += `${n}\u0001${v}\u0002`;
-  }
-  return { job: labels.get('job') ?? '', labels: flat, key };
+  for (const n of names) flat.push(n, labels.get(n)!);
+  return { job: labels.get('job') ?? '', labels: flat, key: pairsKey(flat) };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { canonicalAttrs, joinKey } from '../store/series.js';
+import { tupleKey } from '../store/canonical-key.js';
+import { canonicalAttrs } from '../store/series.js';
 import { resourceIdentity } from '../store/resource.js';
 import type { FamilyType } from '../store/store.js';
 import type { HistogramPoint, RejectReason, SummaryPoint } from '../store/types.js';
@@ -90,12 +91,12 @@ export function placeSeries(
     if (instance !== '') attrs.push('service.instance.id', instance);
     resources.set(instance, (resource = { attrs, key: resourceIdentity(attrs).key }));
   }
-  const { sorted } = canonicalAttrs(flat);
+  const { key: attrsKey, sorted } = canonicalAttrs(flat);
   return {
     resourceAttrs: resource.attrs,
     resourceKey: resource.key,
     attrs: sorted,
-    attrsKey: joinKey(sorted),
+    attrsKey,
   };
 }
 
@@ -133,7 +134,7 @@ export function planPush(
         if (ln === reserved) explicitLabel(mf.name, key, m.labels, reserved);
       }
       const place = placeSeries(key, m.labels, resources);
-      const id = [place.resourceKey, place.attrsKey].join('\u0003');
+      const id = tupleKey([place.resourceKey, place.attrsKey]);
       if (seen.has(id))
         throw new PushRejected(
           `collected metric ${JSON.stringify(mf.name)} ${describe(key, m.labels)} was collected before with the same name and label values`,

@@ -3,6 +3,7 @@ import type { ActiveAlert, RuleEngine } from '../rules/rule-engine.js';
 import type { SignalEngine } from '../signals/signal-engine.js';
 import type { Trend } from '../signals/trend.js';
 import type { SourceState } from '../signals/source-health.js';
+import { pairsKey } from '../store/canonical-key.js';
 
 /**
  * The reliability report (SPEC §6), built from live state on request: signals, rules and
@@ -91,9 +92,9 @@ export function buildReport(input: ReportInput): Record<string, unknown> {
     const samples = signals.signal(def.name);
     const grouped = def.by.length > 0;
     const trends = new Map<string, GroupTrendView>();
-    for (const g of signals.groupTrends(def.name)) trends.set(g.labels.join('\u0001'), g);
+    for (const g of signals.groupTrends(def.name)) trends.set(pairsKey(g.labels), g);
     const trendOf = (labels: readonly string[]) => {
-      const g = trends.get(labels.join('\u0001'));
+      const g = trends.get(pairsKey(labels));
       if (g === undefined) return { direction: 'flat', buckets: [] };
       return {
         direction: g.trend.direction(nowMs),

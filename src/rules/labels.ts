@@ -1,9 +1,7 @@
+import { pairsKey } from '../store/canonical-key.js';
 import type { FlatLabels } from './types.js';
 
-/**
- * Canonical label identity. Keys and values are joined with control characters (as the store's
- * series keys are) so `{a="b,c"}` and `{a="b", c=""}` can never collide.
- */
+/** Canonical label identity: the sorted labels' {@link pairsKey}, as the store's series keys. */
 
 const EMPTY: FlatLabels = Object.freeze([]) as FlatLabels;
 
@@ -11,8 +9,10 @@ const EMPTY: FlatLabels = Object.freeze([]) as FlatLabels;
 export function canonicalLabels(labels: FlatLabels): { key: string; labels: FlatLabels } {
   const n = labels.length >> 1;
   if (n === 0) return { key: '', labels: EMPTY };
-  if (n === 1)
-    return { key: labels[0]! + '\u0001' + labels[1]! + '\u0002', labels: [labels[0]!, labels[1]!] };
+  if (n === 1) {
+    const one = [labels[0]!, labels[1]!];
+    return { key: pairsKey(one), labels: one };
+  }
   const pairs: Array<[string, string, number]> = [];
   for (let i = 0; i < n; i++) pairs.push([labels[2 * i]!, labels[2 * i + 1]!, i]);
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
@@ -21,14 +21,7 @@ export function canonicalLabels(labels: FlatLabels): { key: string; labels: Flat
     if (sorted.length > 0 && sorted[sorted.length - 2] === k) sorted[sorted.length - 1] = v;
     else sorted.push(k, v);
   }
-  return { key: labelsKey(sorted), labels: sorted };
-}
-
-/** Key of an already sorted label list (`''` for an ungrouped sample). */
-export function labelsKey(sorted: FlatLabels): string {
-  let key = '';
-  for (let i = 0; i + 1 < sorted.length; i += 2) key += sorted[i]! + '\u0001' + sorted[i + 1]! + '\u0002';
-  return key;
+  return { key: pairsKey(sorted), labels: sorted };
 }
 
 /**

@@ -4,6 +4,7 @@ import { parseAlertSnapshot } from './alert-snapshot.js';
 import { evaluate, parseExpr, type Expr } from './expr.js';
 import { fingerprint } from './fingerprint.js';
 import type { AlertChange, AlertInstance, FlatLabels, Sample, SignalLookup, SignalRead } from './types.js';
+import { pairsKey } from '../store/canonical-key.js';
 
 /**
  * The configured rules and their alert states: one evaluation per tick over the signals' current
@@ -104,8 +105,8 @@ export class RuleEngine {
       // Groups: what the rule returned and what its first signal holds, so a group whose
       // condition is false still has its `vigil_rule_state 0` series. Bounded against churn.
       if (rule.groups.size > MAX_GROUPS_PER_RULE) rule.groups.clear();
-      for (const s of result) rule.groups.set(s.labels.join('\u0001'), s.labels);
-      for (const x of reads[0]?.samples ?? []) rule.groups.set(x.labels.join('\u0001'), x.labels);
+      for (const s of result) rule.groups.set(pairsKey(s.labels), s.labels);
+      for (const x of reads[0]?.samples ?? []) rule.groups.set(pairsKey(x.labels), x.labels);
       rule.trace = {
         rule: rule.name,
         expr: rule.config.expr,
@@ -151,7 +152,7 @@ export class RuleEngine {
       this.held.delete(rule);
       return result;
     }
-    for (const s of result) held.delete(s.labels.join('\u0001'));
+    for (const s of result) held.delete(pairsKey(s.labels));
     return held.size === 0 ? result : [...result, ...held.values()];
   }
 
@@ -196,7 +197,7 @@ export class RuleEngine {
       n += rule.state.restore(s, nowMs);
       const held = new Map<string, Sample>();
       for (const a of rule.state.alerts()) {
-        if (a.state !== 'inactive') held.set(a.labels.join('\u0001'), { labels: a.labels, value: a.value });
+        if (a.state !== 'inactive') held.set(pairsKey(a.labels), { labels: a.labels, value: a.value });
       }
       if (graceMs > 0 && held.size > 0) this.held.set(rule, held);
     }

@@ -16,6 +16,7 @@ import {
 } from './trackers.js';
 import { Trend, type TrendSnapshot } from './trend.js';
 import { WindowMemo } from './window-memo.js';
+import { tupleKey } from '../store/canonical-key.js';
 
 /**
  * The signals of SPEC §4 over the store's live data. At every evaluation tick it feeds the
@@ -162,7 +163,7 @@ export class SignalEngine implements SignalLookup {
     const mt = this.metrics.get(metric);
     if (mt === undefined) return;
     const { key, sorted } = canonicalAttrs(attrs);
-    const id = `${resource.key}\u0004${key}`;
+    const id = tupleKey([resource.key, key]);
     let t = mt.observed.get(id);
     if (t === undefined || t.kind !== 'observations' || t.unit !== unit) {
       t = observationTracker(resource, sorted, unit, mt.sizing, nowMs);

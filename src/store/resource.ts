@@ -1,4 +1,5 @@
 import type { FlatAttrs } from './types.js';
+import { tupleKey } from './canonical-key.js';
 
 /** The attributes that identify a source (SPEC §3): two sources never merge into one series. */
 export const IDENTITY_KEYS = ['service.namespace', 'service.name', 'service.instance.id'] as const;
@@ -44,5 +45,5 @@ export function resourceIdentity(attrs: FlatAttrs): {
   const namespace = attrValue(attrs, 'service.namespace') ?? '';
   const name = attrValue(attrs, 'service.name') || UNKNOWN_SERVICE;
   const instance = attrValue(attrs, 'service.instance.id') ?? '';
-  return { key: `${namespace}\u0001${name}\u0001${instance}`, name, namespace, instance };
+  return { key: tupleKey([namespace, name, instance]), name, namespace, instance };
 }

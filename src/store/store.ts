@@ -2,6 +2,7 @@ import { canonicalAttrs, Series } from './series.js';
 import { ResourceEntry, resourceIdentity } from './resource.js';
 import type { FlatAttrs, MetricDescriptor, MetricKind, RejectReason, ScopeInfo } from './types.js';
 import { checkAttributes, DEFAULT_ATTRIBUTE_LIMITS, type AttributeLimits, type Invalid } from './validate.js';
+import { tupleKey } from './canonical-key.js';
 
 export interface StoreLimits {
   /** Series across all metrics (SPEC `limits.max_series`). */
@@ -277,7 +278,7 @@ export class Store {
 
 /** The key of a (resource, scope, metric, kind) stream in {@link Store.streams}. */
 export function streamKey(resourceKey: string, scope: ScopeInfo, name: string, kind: MetricKind): string {
-  return `${resourceKey}\u0003${scope.name}\u0003${scope.version}\u0003${name}\u0003${kind}`;
+  return tupleKey([resourceKey, scope.name, scope.version, name, kind]);
 }
 
 /** The Prometheus type a stream's points take: what decides whether streams can share a family. */

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { applyExpHistogram, applyHistogram, applyNumber } from '../../src/store/apply.js';
 import { MAX_EXP_BUCKETS, mergeExpHistograms } from '../../src/store/exp-histogram.js';
-import { attrsOfKey, canonicalAttrs } from '../../src/store/series.js';
+import { isJoinedKey, pairsOfKey } from '../../src/store/canonical-key.js';
+import { canonicalAttrs } from '../../src/store/series.js';
 import { familyType, Store, type MetricStream } from '../../src/store/store.js';
 import type { ExpHistogramPoint, MetricDescriptor } from '../../src/store/types.js';
 
@@ -59,13 +60,22 @@ describe('Store identity', () => {
     const plain = store.series(st, null, ['route', '/a', 'empty', '', '', 'no-key']);
     if (typeof plain === 'string') throw new Error(plain);
     expect(plain.attrs).toEqual(['', 'no-key', 'empty', '', 'route', '/a']);
-    expect(attrsOfKey(plain.key)).toEqual(plain.attrs);
-    // Text holding the key's separators: the key alone would give other attributes back.
+    expect(isJoinedKey(plain.key)).toBe(true);
+    expect(pairsOfKey(plain.key)).toEqual(plain.attrs);
+    // Text holding the key's separators: an escaped key, which does not give attributes back.
     const odd = ['a\u0001b', 'v\u0002w', 'k', '\u0001'];
     const held = store.series(st, null, odd);
     if (typeof held === 'string') throw new Error(held);
     expect(held.attrs).toEqual(['a\u0001b', 'v\u0002w', 'k', '\u0001']);
-    expect(attrsOfKey(held.key)).not.toEqual(held.attrs);
+    expect(isJoinedKey(held.key)).toBe(false);
+    // Regression: {a: "x U+0002 b U+0001 y"} and {a: "x", b: "y"} were joined into one key, so
+    // one series: a push of either overwrote the other's value.
+    const two = store.series(st, null, ['a', 'x', 'b', 'y']);
+    const one = store.series(st, null, ['a', 'x\u0002b\u0001y']);
+    if (typeof two === 'string' || typeof one === 'string') throw new Error('refused');
+    expect(one).not.toBe(two);
+    expect(one.attrs).toEqual(['a', 'x\u0002b\u0001y']);
+    expect(two.attrs).toEqual(['a', 'x', 'b', 'y']);
     const none = store.series(st, null, []);
     expect(typeof none !== 'string' && none.attrs).toEqual([]);
   });
