@@ -127,18 +127,20 @@ export async function run() {
     unit: 'bytes/series',
     vigil: v.map((x) => x.rss),
     peer: { name: `Pushgateway ${pushgatewayVersion()}`, runs: p.map((x) => x.rss) },
-    goal: { text: `≤ ${GOAL_BYTES} bytes/series`, met: perSeries <= GOAL_BYTES },
+    goal: {
+      text: `≤ ${GOAL_BYTES} bytes/series`,
+      met: perSeries <= GOAL_BYTES,
+      quick: "the goal is for 100k series; 10k are dominated by the runtime's start-up growth",
+    },
     notes: [
       `vigil's V8 heap_used growth ${median(v.map((x) => x.heap)).toFixed(0)} bytes/series`,
       `RSS after: vigil ${mib(median(v.map((x) => x.total)))}, the Pushgateway ${mib(median(p.map((x) => x.total)))}`,
     ],
   };
-  if (!row.goal.met) {
-    row.profile = QUICK
-      ? ['(not taken in a quick run)']
-      : ['live heap growth per series by kind (heap snapshots before and after, self sizes):'].concat(
-          await heapProfile(),
-        );
+  if (!row.goal.met && !QUICK) {
+    row.profile = [
+      'live heap growth per series by kind (heap snapshots before and after, self sizes):',
+    ].concat(await heapProfile());
     row.close =
       "the RSS growth is about twice the live heap growth when V8 keeps the burst's garbage: vigil " +
       'compacts the heap after a burst of new series (README "Memory per series"), so a miss means ' +

@@ -47,11 +47,15 @@ export async function run() {
     workload: `idle footprint, default config.yaml: CPU over ${IDLE_S} s`,
     unit: '% of a core',
     vigil: [cpu],
-    goal: { text: `≤ ${GOAL_CPU}% of a core`, met: cpu <= GOAL_CPU },
+    goal: {
+      text: `≤ ${GOAL_CPU}% of a core`,
+      met: cpu <= GOAL_CPU,
+      quick: 'the goal is over 60 s; 10 s are dominated by start-up compilation',
+    },
     notes: [ticks],
   };
-  if (!cpuRow.goal.met) {
-    if (!QUICK) cpuRow.profile = await profileVigil(defaultConfig(), () => sleep(20_000));
+  if (!cpuRow.goal.met && !QUICK) {
+    cpuRow.profile = await profileVigil(defaultConfig(), () => sleep(20_000));
     cpuRow.close =
       'the profile covers the process from start (module loading dominates it), so it does not ' +
       'separate the idle share; the idle work is the 1 s evaluation tick (16 signals, 9 rules, ' +
@@ -64,7 +68,11 @@ export async function run() {
       workload: `idle footprint, default config.yaml: RSS after ${IDLE_S} s`,
       unit: 'MiB',
       vigil: [rss],
-      goal: { text: `≤ ${GOAL_RSS_MIB} MiB`, met: rss <= GOAL_RSS_MIB },
+      goal: {
+        text: `≤ ${GOAL_RSS_MIB} MiB`,
+        met: rss <= GOAL_RSS_MIB,
+        quick: 'the goal is after 60 s; V8 gives start-up memory back after ~20 s idle (92 → 73 MiB)',
+      },
       notes: ['peer: OTel Collector ~50 MiB idle (documented, not run)'],
     },
     cpuRow,
