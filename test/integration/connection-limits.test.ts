@@ -66,6 +66,18 @@ async function othersServed(): Promise<void> {
   expect((await fetch(`${vigil.metrics}/metrics`)).status).toBe(200);
 }
 
+/** POSTs `body` as OTLP/JSON until vigil answers `status` (its state may take a moment to show). */
+function postUntil(status: number, body: string): Promise<Response> {
+  return eventually(async () => {
+    const res = await fetch(`${vigil.ingest}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    return res.status === status ? res : undefined;
+  });
+}
+
 describe('connection limits', () => {
   it('closes a slowloris connection (headers one line at a time) on every listener within the headers timeout, serving others meanwhile', async () => {
     const started = Date.now();
@@ -140,14 +152,7 @@ describe('connection limits', () => {
         'POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{',
       );
     try {
-      const refused = await eventually(async () => {
-        const res = await fetch(`${vigil.ingest}/v1/metrics`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: '{}',
-        });
-        return res.status === 429 ? res : undefined;
-      });
+      const refused = await postUntil(429, '{}');
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(refused.headers.get('content-type')).toBe('application/json');
       const status = (await refused.json()) as { code: number; message: string };
@@ -168,14 +173,7 @@ describe('connection limits', () => {
       for (const c of held) c.socket.end('}');
     }
     await Promise.all(held.map((c) => c.closed.catch(() => 0)));
-    const ok = await eventually(async () => {
-      const res = await fetch(`${vigil.ingest}/v1/metrics`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-      });
-      return res.status === 200 ? res : undefined;
-    });
+    const ok = await postUntil(200, '{}');
     expect(await ok.text()).toBe('{}');
     const samples = parseExposition(await (await fetch(`${vigil.metrics}/metrics`)).text());
     const refusedCount = (transport: string) =>
@@ -197,14 +195,7 @@ describe('connection limits', () => {
     );
     try {
       // 40 KiB more is past the 64 KiB budget (once vigil has read the first body's bytes).
-      const refused = await eventually(async () => {
-        const res = await fetch(`${vigil.ingest}/v1/metrics`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: otlpJson(40 * KIB),
-        });
-        return res.status === 429 ? res : undefined;
-      });
+      const refused = await postUntil(429, otlpJson(40 * KIB));
       expect(refused.headers.get('retry-after')).toBe('1');
       const status = (await refused.json()) as { code: number; message: string };
       expect(status.code).toBe(8); // RESOURCE_EXHAUSTED
@@ -214,14 +205,7 @@ describe('connection limits', () => {
     }
     await held.closed;
     // Alone, a body larger than the whole budget is served (max_request_bytes bounds it).
-    const alone = await eventually(async () => {
-      const res = await fetch(`${vigil.ingest}/v1/metrics`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: otlpJson(100 * KIB),
-      });
-      return res.status === 200 ? res : undefined;
-    });
+    const alone = await postUntil(200, otlpJson(100 * KIB));
     expect(await alone.text()).toBe('{}');
     const samples = parseExposition(await (await fetch(`${vigil.metrics}/metrics`)).text());
     expect(
