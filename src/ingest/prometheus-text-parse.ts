@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { pairsKey, tupleKey } from '../store/canonical-key.js';
+import { canonicalPairs, tupleKey } from '../store/canonical-key.js';
 
 /**
  * The Prometheus text exposition format 0.0.4, parsed as the Pushgateway parses a push: the same
@@ -532,11 +532,5 @@ class Parser {
 
 /** The identity of a summary / histogram metric: its family and labels other than quantile / le. */
 function signatureKey(name: string, labels: readonly string[]): string {
-  if (labels.length <= 2) return tupleKey([name, pairsKey(labels)]);
-  const idx: number[] = [];
-  for (let i = 0; i < labels.length; i += 2) idx.push(i);
-  idx.sort((a, b) => (labels[a]! < labels[b]! ? -1 : labels[a]! > labels[b]! ? 1 : 0));
-  const sorted: string[] = [];
-  for (const i of idx) sorted.push(labels[i]!, labels[i + 1]!);
-  return tupleKey([name, pairsKey(sorted)]);
+  return tupleKey([name, canonicalPairs(labels).key]);
 }

@@ -1,5 +1,4 @@
-import { tupleKey } from '../store/canonical-key.js';
-import { canonicalAttrs } from '../store/series.js';
+import { canonicalPairs, tupleKey } from '../store/canonical-key.js';
 import { resourceIdentity } from '../store/resource.js';
 import type { FamilyType } from '../store/store.js';
 import type { HistogramPoint, RejectReason, SummaryPoint } from '../store/types.js';
@@ -91,7 +90,7 @@ export function placeSeries(
     if (instance !== '') attrs.push('service.instance.id', instance);
     resources.set(instance, (resource = { attrs, key: resourceIdentity(attrs).key }));
   }
-  const { key: attrsKey, sorted } = canonicalAttrs(flat);
+  const { key: attrsKey, sorted } = canonicalPairs(flat);
   return {
     resourceAttrs: resource.attrs,
     resourceKey: resource.key,

@@ -1,27 +1,15 @@
-import { pairsKey } from '../store/canonical-key.js';
+import { canonicalPairs } from '../store/canonical-key.js';
 import type { FlatLabels } from './types.js';
 
-/** Canonical label identity: the sorted labels' {@link pairsKey}, as the store's series keys. */
+/** Canonical label identity: the store's {@link canonicalPairs}, so labels and attributes sort alike. */
 
 const EMPTY: FlatLabels = Object.freeze([]) as FlatLabels;
 
 /** Sort a flat label list by key (last value wins for a repeated key) and return it with its key. */
 export function canonicalLabels(labels: FlatLabels): { key: string; labels: FlatLabels } {
-  const n = labels.length >> 1;
-  if (n === 0) return { key: '', labels: EMPTY };
-  if (n === 1) {
-    const one = [labels[0]!, labels[1]!];
-    return { key: pairsKey(one), labels: one };
-  }
-  const pairs: Array<[string, string, number]> = [];
-  for (let i = 0; i < n; i++) pairs.push([labels[2 * i]!, labels[2 * i + 1]!, i]);
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
-  const sorted: string[] = [];
-  for (const [k, v] of pairs) {
-    if (sorted.length > 0 && sorted[sorted.length - 2] === k) sorted[sorted.length - 1] = v;
-    else sorted.push(k, v);
-  }
-  return { key: pairsKey(sorted), labels: sorted };
+  if (labels.length < 2) return { key: '', labels: EMPTY };
+  const { key, sorted } = canonicalPairs(labels);
+  return { key, labels: sorted };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { SignalConfig } from '../config/schema.js';
-import { canonicalAttrs } from '../store/series.js';
+import { canonicalPairs } from '../store/canonical-key.js';
 import type { ResourceEntry } from '../store/resource.js';
 import type { Series } from '../store/series.js';
 import type { Store } from '../store/store.js';
@@ -162,7 +162,7 @@ export class SignalEngine implements SignalLookup {
   ): void {
     const mt = this.metrics.get(metric);
     if (mt === undefined) return;
-    const { key, sorted } = canonicalAttrs(attrs);
+    const { key, sorted } = canonicalPairs(attrs);
     const id = tupleKey([resource.key, key]);
     let t = mt.observed.get(id);
     if (t === undefined || t.kind !== 'observations' || t.unit !== unit) {

@@ -33,6 +33,35 @@ export function pairsKey(flat: readonly string[]): string {
 }
 
 /**
+ * A flat `[name, value, ...]` list sorted by name (stable; the later value wins for a repeated
+ * name, as the OTel SDK does) with its {@link pairsKey}: the canonical identity of an attribute
+ * or label set, wherever one is needed.
+ */
+export function canonicalPairs(flat: readonly string[]): { key: string; sorted: string[] } {
+  const n = flat.length >> 1;
+  if (n === 0) return { key: '', sorted: [] };
+  if (n === 1) {
+    const one = [flat[0]!, flat[1]!];
+    return { key: pairsKey(one), sorted: one };
+  }
+  const idx: number[] = [];
+  for (let i = 0; i < n; i++) idx.push(i);
+  idx.sort((a, b) => {
+    const ka = flat[2 * a]!;
+    const kb = flat[2 * b]!;
+    return ka < kb ? -1 : ka > kb ? 1 : a - b;
+  });
+  const sorted: string[] = [];
+  for (let j = 0; j < n; j++) {
+    const i = idx[j]!;
+    const k = flat[2 * i]!;
+    if (sorted.length > 0 && sorted[sorted.length - 2] === k) sorted[sorted.length - 1] = flat[2 * i + 1]!;
+    else sorted.push(k, flat[2 * i + 1]!);
+  }
+  return { key: pairsKey(sorted), sorted };
+}
+
+/**
  * The key of a tuple of two or more texts (or keys), always of the same arity for one map: its
  * parts joined by U+0004.
  */

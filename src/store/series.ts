@@ -1,4 +1,4 @@
-import { isJoinedKey, pairsKey, pairsOfKey } from './canonical-key.js';
+import { isJoinedKey, pairsOfKey } from './canonical-key.js';
 import type { ExpHistogramPoint, FlatAttrs, HistogramPoint, SummaryPoint } from './types.js';
 
 /**
@@ -45,7 +45,7 @@ export class Series {
   /** Exposition caches owned by the serialiser (label string); reset when the series is recreated. */
   labels: string | undefined;
 
-  /** `attrs` sorted by key, as {@link canonicalAttrs} gives them with `key`. */
+  /** `attrs` sorted by key, as {@link canonicalPairs} gives them with `key`. */
   constructor(key: string, attrs: FlatAttrs, nowMs: number) {
     this.key = key;
     this.ownAttrs = isJoinedKey(key) ? undefined : [...attrs];
@@ -58,32 +58,4 @@ export class Series {
   get attrs(): FlatAttrs {
     return this.ownAttrs ?? pairsOfKey(this.key);
   }
-}
-
-/**
- * Sort a flat attribute list by key (last value wins for duplicate keys) and build the canonical
- * key ({@link pairsKey}).
- */
-export function canonicalAttrs(attrs: FlatAttrs): { key: string; sorted: string[] } {
-  const n = attrs.length >> 1;
-  if (n === 0) return { key: '', sorted: [] };
-  const idx: number[] = [];
-  for (let i = 0; i < n; i++) idx.push(i);
-  idx.sort((a, b) => {
-    const ka = attrs[2 * a]!;
-    const kb = attrs[2 * b]!;
-    return ka < kb ? -1 : ka > kb ? 1 : a - b;
-  });
-  const sorted: string[] = [];
-  for (let j = 0; j < n; j++) {
-    const i = idx[j]!;
-    const k = attrs[2 * i]!;
-    // Duplicate key: the later value replaces the earlier one (as the OTel SDK does).
-    if (sorted.length > 0 && sorted[sorted.length - 2] === k) {
-      sorted[sorted.length - 1] = attrs[2 * i + 1]!;
-    } else {
-      sorted.push(k, attrs[2 * i + 1]!);
-    }
-  }
-  return { key: pairsKey(sorted), sorted };
 }

@@ -1,8 +1,8 @@
-import { canonicalAttrs, Series } from './series.js';
+import { Series } from './series.js';
 import { ResourceEntry, resourceIdentity } from './resource.js';
 import type { FlatAttrs, MetricDescriptor, MetricKind, RejectReason, ScopeInfo } from './types.js';
 import { checkAttributes, DEFAULT_ATTRIBUTE_LIMITS, type AttributeLimits, type Invalid } from './validate.js';
-import { tupleKey } from './canonical-key.js';
+import { canonicalPairs, tupleKey } from './canonical-key.js';
 
 export interface StoreLimits {
   /** Series across all metrics (SPEC `limits.max_series`). */
@@ -110,7 +110,7 @@ export class Store {
 
   /** The entry for a resource's identity, created on first sight; attributes refreshed. */
   resource(attrs: FlatAttrs): ResourceEntry {
-    const sorted = canonicalAttrs(attrs).sorted;
+    const sorted = canonicalPairs(attrs).sorted;
     const key = resourceIdentity(sorted).key;
     const now = this.clock();
     let entry = this.resources.get(key);
@@ -168,7 +168,7 @@ export class Store {
     attrs: FlatAttrs,
     exempt = false,
   ): Series | RejectReason {
-    const { key, sorted } = canonicalAttrs(attrs);
+    const { key, sorted } = canonicalPairs(attrs);
     let s = stream.series.get(key);
     if (s === undefined) {
       const metric = stream.desc.name;
@@ -205,7 +205,7 @@ export class Store {
 
   /** The series for `attrs` if the store holds it; never creates one. */
   findSeries(stream: MetricStream, attrs: FlatAttrs): Series | undefined {
-    return stream.series.get(canonicalAttrs(attrs).key);
+    return stream.series.get(canonicalPairs(attrs).key);
   }
 
   /** How many more series the limits allow: in all, and for `metric` (callers that must check first). */

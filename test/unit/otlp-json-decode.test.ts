@@ -17,7 +17,8 @@ import { describe, expect, it } from 'vitest';
 import { anyValueText, decodeOtlpJson } from '../../src/ingest/otlp-json-decode.js';
 import { DecodeError, IngestTally } from '../../src/ingest/types.js';
 import { downscaleBuckets } from '../../src/store/exp-histogram.js';
-import { canonicalAttrs, type Series } from '../../src/store/series.js';
+import { canonicalPairs } from '../../src/store/canonical-key.js';
+import type { Series } from '../../src/store/series.js';
 import { familyType, Store, type StoreLimits } from '../../src/store/store.js';
 import type { ExpHistogramPoint, HistogramPoint, SummaryPoint } from '../../src/store/types.js';
 
@@ -98,7 +99,7 @@ function flatAttrs(a: Attributes): string[] {
 }
 
 function findSeries(store: Store, metric: string, attrs: string[]): Series | undefined {
-  const key = canonicalAttrs(attrs).key;
+  const key = canonicalPairs(attrs).key;
   for (const st of store.streams.values()) {
     if (st.desc.name !== metric) continue;
     const s = st.series.get(key);

@@ -20,7 +20,8 @@ import { decodeOtlpJson } from '../../src/ingest/otlp-json-decode.js';
 import { decodeOtlpProto, validateOtlpProto } from '../../src/ingest/otlp-proto-decode.js';
 import { DecodeError, IngestTally } from '../../src/ingest/types.js';
 import { downscaleBuckets } from '../../src/store/exp-histogram.js';
-import { canonicalAttrs, type Series } from '../../src/store/series.js';
+import { canonicalPairs } from '../../src/store/canonical-key.js';
+import type { Series } from '../../src/store/series.js';
 import { familyType, Store, type StoreLimits } from '../../src/store/store.js';
 import type { ExpHistogramPoint, HistogramPoint, SummaryPoint } from '../../src/store/types.js';
 import { otlpSchema } from '../helpers/otlp-proto.js';
@@ -120,7 +121,7 @@ function flatAttrs(a: Attributes): string[] {
 }
 
 function findSeries(store: Store, metric: string, attrs: string[]): Series | undefined {
-  const key = canonicalAttrs(attrs).key;
+  const key = canonicalPairs(attrs).key;
   for (const st of store.streams.values()) {
     if (st.desc.name !== metric) continue;
     const s = st.series.get(key);

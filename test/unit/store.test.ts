@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { applyExpHistogram, applyHistogram, applyNumber } from '../../src/store/apply.js';
 import { MAX_EXP_BUCKETS, mergeExpHistograms } from '../../src/store/exp-histogram.js';
-import { isJoinedKey, pairsOfKey } from '../../src/store/canonical-key.js';
-import { canonicalAttrs } from '../../src/store/series.js';
+import { canonicalPairs, isJoinedKey, pairsOfKey } from '../../src/store/canonical-key.js';
 import { familyType, Store, type MetricStream } from '../../src/store/store.js';
 import type { ExpHistogramPoint, MetricDescriptor } from '../../src/store/types.js';
 
@@ -81,7 +80,7 @@ describe('Store identity', () => {
   });
 
   it('lets a later duplicate attribute key win', () => {
-    expect(canonicalAttrs(['k', 'first', 'k', 'second']).sorted).toEqual(['k', 'second']);
+    expect(canonicalPairs(['k', 'first', 'k', 'second']).sorted).toEqual(['k', 'second']);
   });
 
   it('refuses a family type conflict', () => {
