@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { alertJson, mountAlertsApi } from './alerting/alerts-api.js';
 import { createAlerting } from './alerting/create-alerting.js';
 import type { LoadResult } from './config/load.js';
@@ -230,10 +231,17 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
     memory,
     accepting: () => accepting,
   });
+  /** Scrapes served: with ingest requests, the activity the heap compactor waits out. */
+  let scrapesServed = 0;
   const compactor = new HeapCompactor({
     seriesCount: () => store.size,
-    activity: () => admission.admitted,
+    activity: () => admission.admitted + scrapesServed,
     minGrowthSeries: config.limits.compact_after_new_series,
+    heapBytes: () => {
+      const heap = getHeapStatistics();
+      return heap.total_heap_size + heap.external_memory;
+    },
+    minGrowthBytes: config.limits.compact_after_heap_growth,
     gc,
     clock,
     log,
@@ -265,7 +273,10 @@ export async function startVigil(config: ParsedConfig, log: Logger, opts: StartO
   const metrics = createMetricsServer({
     store,
     refresh,
-    onScrape: (s) => telemetry.recordScrape(s),
+    onScrape: (s) => {
+      scrapesServed++;
+      telemetry.recordScrape(s);
+    },
     connections,
     log,
   });

@@ -54,6 +54,12 @@ export const limitsSchema = z
      * "Memory per series"); 0 turns the compaction off.
      */
     compact_after_new_series: z.number().int().nonnegative().default(10_000),
+    /**
+     * Heap growth (V8's committed heap plus external memory) after which vigil settles its heap
+     * with one major GC once ingest and scrapes have been idle 5 s (README "Memory per series");
+     * 0 turns it off.
+     */
+    compact_after_heap_growth: sizeBytes.default(8 * MIB),
 
     /** Attributes of one point (its series identity); a point with more is rejected. */
     max_attributes_per_point: positiveInt.default(128),

@@ -9,7 +9,11 @@ import { runInNewContext } from 'node:vm';
  * late only affects contexts created afterwards, so the main context is left as it was.
  * Undefined when neither works (another runtime): the guard then only refuses.
  */
-/** V8's `gc` as `--expose-gc` gives it: with options, a major GC can run incrementally. */
+/**
+ * V8's `gc` as `--expose-gc` gives it. `{ type: 'major', execution: 'async' }` runs a full GC from
+ * a task V8 posts (not incremental marking: --trace-gc shows one stop-the-world mark-compact);
+ * `{ type: 'minor' }` a scavenge.
+ */
 export type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
 
 export function exposedGc(): GcFunction | undefined {

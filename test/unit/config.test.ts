@@ -51,6 +51,7 @@ describe('config schema', () => {
       max_headers_count: 100,
       max_connections: 512,
       compact_after_new_series: 10_000,
+      compact_after_heap_growth: 8 * 1024 * 1024,
       max_attributes_per_point: 128,
       max_attribute_value_length: 4096,
     });

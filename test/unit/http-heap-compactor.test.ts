@@ -116,3 +116,137 @@ describe('HeapCompactor', () => {
     compactor.stop();
   });
 });
+
+describe('HeapCompactor idle settle', () => {
+  const MIB = 1024 * 1024;
+
+  function settleSetup(opts: { minGrowthBytes?: number } = {}) {
+    let now = 0;
+    let heap = 100 * MIB;
+    let activity = 0;
+    const calls: Array<Parameters<GcFunction>[0]> = [];
+    const compactor = new HeapCompactor({
+      seriesCount: () => 100,
+      activity: () => activity,
+      gc: (o) => calls.push(o),
+      clock: () => now,
+      heapBytes: () => heap,
+      minGrowthBytes: 8 * MIB,
+      idleMs: 2000,
+      ...opts,
+    });
+    /** Advance the clock by `ms` in 250 ms ticks. */
+    const wait = (ms: number): void => {
+      for (let t = 0; t < ms; t += 250) {
+        now += 250;
+        compactor.tick();
+      }
+    };
+    return {
+      compactor,
+      calls,
+      wait,
+      setHeap: (mib: number) => (heap = mib * MIB),
+      /** A request or a scrape. */
+      act: () => activity++,
+    };
+  }
+
+  const SCAVENGE = { type: 'minor' };
+  const MAJOR = { type: 'major', execution: 'async' };
+
+  it('scavenges once idle 2 s after the heap grew, then runs a major GC 6 s later', () => {
+    const { compactor, calls, wait, setHeap, act } = settleSetup();
+    wait(1000); // the floor: 100 MiB
+    setHeap(130); // a scrape grew the young generation and left buffers
+    act(); // seen at the next tick
+    wait(2000);
+    expect(calls).toEqual([]); // idle 1.75 s only
+    wait(250);
+    expect(calls).toEqual([SCAVENGE]);
+    wait(5750);
+    expect(calls).toEqual([SCAVENGE]); // 5.75 s after the scavenge
+    wait(250);
+    expect(calls).toEqual([SCAVENGE, MAJOR]);
+    expect(compactor.settles).toBe(1);
+    wait(30_000); // nothing new: the heap stands at the floor that restarted at the settle
+    expect(calls).toEqual([SCAVENGE, MAJOR]);
+  });
+
+  it('counts growth from the heap at start: a push before the first tick is growth too', () => {
+    const { calls, wait, setHeap, act } = settleSetup();
+    setHeap(130);
+    act();
+    wait(2250);
+    expect(calls).toEqual([SCAVENGE]);
+  });
+
+  it('does not settle while ingest or scrapes go on', () => {
+    const { calls, wait, setHeap, act } = settleSetup();
+    wait(500);
+    setHeap(200);
+    for (let i = 0; i < 40; i++) {
+      act();
+      wait(1500); // activity every 1.5 s: never idle 2 s
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('drops the major GC when activity comes back after the scavenge', () => {
+    const { compactor, calls, wait, setHeap, act } = settleSetup();
+    wait(500);
+    setHeap(130);
+    act();
+    wait(2250);
+    expect(calls).toEqual([SCAVENGE]);
+    wait(1000);
+    act(); // a scrape: the allocation rate V8 would measure is no longer idleness alone
+    wait(10_000);
+    expect(calls).toEqual([SCAVENGE]);
+    expect(compactor.settles).toBe(0);
+  });
+
+  it('leaves growth under minGrowthBytes alone, and counts growth from the lowest reading since the last settle', () => {
+    const { calls, wait, setHeap, act } = settleSetup();
+    setHeap(90);
+    wait(500); // the floor: 90 MiB
+    setHeap(97); // 7 MiB
+    act();
+    wait(20_000);
+    expect(calls).toEqual([]);
+    setHeap(99); // 9 MiB above the floor of 90
+    act();
+    wait(2250);
+    expect(calls).toEqual([SCAVENGE]);
+    wait(6000);
+    expect(calls).toEqual([SCAVENGE, MAJOR]);
+    setHeap(95); // what the settle gave back: the new floor
+    wait(500);
+    setHeap(102); // 7 MiB above it
+    act();
+    wait(20_000);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('is off with minGrowthBytes 0, and without a heap reading', () => {
+    const off = settleSetup({ minGrowthBytes: 0 });
+    off.setHeap(1000);
+    off.wait(30_000);
+    expect(off.calls).toEqual([]);
+    let now = 0;
+    const calls: unknown[] = [];
+    const compactor = new HeapCompactor({
+      seriesCount: () => 100,
+      activity: () => 0,
+      gc: (o) => calls.push(o),
+      clock: () => now,
+      minGrowthSeries: 0,
+      minGrowthBytes: 1,
+    });
+    for (let i = 0; i < 100; i++) {
+      now += 250;
+      compactor.tick();
+    }
+    expect(calls).toEqual([]);
+  });
+});
