@@ -60,7 +60,7 @@ export const METHOD =
   `${SCRAPE_EVERY_MS / 1000} s (a note). No GC is forced by the bench in either ` +
   "(Go's GC lets its heap reach ~2x live data; V8's is similar in spirit); the wait lets each " +
   "process's own idle-time release run (V8's memory reducer ~17 s into idleness, vigil's idle " +
-  "settle 2 s + 5 s after the scrape, Go's background scavenger).";
+  "settle 2 s + 6 s after the scrape, Go's background scavenger).";
 
 function body(group) {
   const lines = [];
@@ -196,7 +196,7 @@ export async function run() {
       'generation (grown to 2 × 16 MiB by the push) and socket write buffers of the scrape, until ' +
       "a GC that V8's own memory reducer does not start for a sidecar that only scavenges. The " +
       'heap compactor\'s idle settle (README "Memory per series") gives them back once ingest ' +
-      'and scrapes have been idle 2 s + 5 s; a miss means it did not run (limits.' +
+      'and scrapes have been idle 2 s + 6 s; a miss means it did not run (limits.' +
       'compact_after_heap_growth: 0, or no idle spell) or the live heap grew. Next lever: an ' +
       'exposition writer that allocates less per series, so there is less to give back.';
   }

@@ -56,8 +56,8 @@ export const limitsSchema = z
     compact_after_new_series: z.number().int().nonnegative().default(10_000),
     /**
      * Heap growth (V8's committed heap plus external memory) after which vigil settles its heap
-     * with one major GC once ingest and scrapes have been idle 5 s (README "Memory per series");
-     * 0 turns it off.
+     * once ingest and scrapes have been idle 2 s: a scavenge, and a major GC 6 s later (README
+     * "Memory per series"); 0 turns it off.
      */
     compact_after_heap_growth: sizeBytes.default(8 * MIB),
 

@@ -92,7 +92,7 @@ export class HeapCompactor {
   /** The lowest `heapBytes` reading since the last settle. */
   private floorBytes = Infinity;
   private settleCount = 0;
-  /** When the settle under way ran its scavenge; its major GC is due 5 s later. */
+  /** When the settle under way ran its scavenge; its major GC is due SETTLE_GAP_MS later. */
   private scavengedMs: number | undefined;
   private settleGrowthBytes = 0;
 
