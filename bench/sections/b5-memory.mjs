@@ -94,8 +94,12 @@ async function measure(server, isVigil) {
     // Then a scrape, as every active series gets one: vigil keeps a series' label string from its
     // first scrape, and what a scrape leaves behind (a 10 MiB exposition's garbage, V8's young
     // generation grown by it) is part of a scraped sidecar's steady state.
-    const scrape = async () =>
-      isVigil ? heapUsed(server) : (await (await globalThis.fetch(`${server.url}/metrics`)).text(), NaN);
+    /** One GET /metrics; for vigil, its heap_used from that scrape (NaN for the Pushgateway). */
+    const scrape = async () => {
+      if (isVigil) return heapUsed(server);
+      await (await globalThis.fetch(`${server.url}/metrics`)).text();
+      return NaN;
+    };
     const heap1 = await scrape();
     await sleep(SETTLE_MS - BURST_MS);
     const rss1 = rssBytes(server.pid);
