@@ -92,8 +92,19 @@ export class DeltaConverter {
   }
 
   private remember(s: Series, timeMs: number, point: HistogramPoint | ExpHistogramPoint | undefined): void {
-    this.last.set(s, { startMs: s.startMs, timeMs, value: s.value, point });
+    this.last.set(s, { startMs: s.startMs, timeMs, value: s.value, point: snapshot(point) });
   }
+}
+
+/**
+ * What to keep of a point: an explicit histogram's own copy, since the OTLP known-request path
+ * rewrites a series' point in place (otlp-known-requests.ts); the other kinds are never rewritten.
+ */
+function snapshot(
+  point: HistogramPoint | ExpHistogramPoint | undefined,
+): HistogramPoint | ExpHistogramPoint | undefined {
+  if (point === undefined || !('bucketCounts' in point)) return point;
+  return { ...point, bucketCounts: point.bucketCounts.slice() };
 }
 
 /** Same bounds and no count went down: `p` continues `before`. */

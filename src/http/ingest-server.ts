@@ -13,7 +13,15 @@ import { BEARER_CHALLENGE } from './bearer-auth.js';
 import { createLimitedServer, type ConnectionLimits } from './connection-limits.js';
 import { isRefusal, type AdmissionTicket, type IngestAdmission, type Refusal } from './ingest-admission.js';
 import { handlePrometheusPush } from './prometheus-push-handler.js';
+import { BodyBuffers } from './body-buffers.js';
 import { BodyError, readBody } from './read-body.js';
+
+/**
+ * OTLP bodies up to this size are read into reused memory (BodyBuffers), and this much of it is
+ * kept between requests: room for the requests of a few concurrent SDK exporters.
+ */
+const BODY_BUFFER_BYTES = 4 * 1024 * 1024;
+const BODY_BUFFERS_KEPT_BYTES = 4 * 1024 * 1024;
 
 /** google.rpc.Code values used in OTLP error bodies. */
 const RPC_INVALID_ARGUMENT = 3;
@@ -46,6 +54,7 @@ export interface IngestServerOptions {
 export function createIngestServer(opts: IngestServerOptions): Server {
   /** Shapes of OTLP/protobuf requests seen before, so a repeat only has its values read. */
   const knownRequests = new KnownRequests();
+  const bodyBuffers = new BodyBuffers(BODY_BUFFER_BYTES, BODY_BUFFERS_KEPT_BYTES);
   return createLimitedServer(opts.connections, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const route =
@@ -75,7 +84,9 @@ export function createIngestServer(opts: IngestServerOptions): Server {
     }
     if (req.method !== 'POST') return methodNotAllowed(req, res);
     const handled =
-      route === 'otlp' ? handleOtlp(req, res, opts, knownRequests) : handleJsonPush(req, res, opts);
+      route === 'otlp'
+        ? handleOtlp(req, res, opts, knownRequests, bodyBuffers)
+        : handleJsonPush(req, res, opts);
     handled.catch((err: unknown) => internalError(res, err, opts.log));
   });
 }
@@ -147,6 +158,7 @@ async function handleOtlp(
   res: ServerResponse,
   opts: IngestServerOptions,
   knownRequests: KnownRequests,
+  bodyBuffers: BodyBuffers,
 ): Promise<void> {
   const type = mediaType(req);
   const format =
@@ -189,7 +201,8 @@ async function handleOtlp(
   }
   let body: Buffer;
   try {
-    body = await readBody(req, opts.maxRequestBytes(), ticket.take);
+    // The decoders keep nothing of the body (they copy what they keep): its memory is reused.
+    body = await readBody(req, opts.maxRequestBytes(), ticket.take, bodyBuffers);
   } catch (err) {
     if (err instanceof BodyError) {
       if (err.refusal !== undefined) return refuse(err.refusal);
@@ -201,15 +214,17 @@ async function handleOtlp(
     }
     throw err;
   }
-  const late = ticket.proceed();
-  if (late !== undefined) return refuse(late);
   const tally = new IngestTally();
   try {
+    const late = ticket.proceed();
+    if (late !== undefined) return refuse(late);
     if (format === 'proto') decodeOtlpProto(body, opts.store, opts.clock(), tally, knownRequests);
     else decodeOtlpJson(parseJson(body), opts.store, opts.clock(), tally);
   } catch (err) {
     if (err instanceof DecodeError) return fail(400, RPC_INVALID_ARGUMENT, err.message);
     throw err;
+  } finally {
+    bodyBuffers.give(body);
   }
   reply(200, exportResponse(format, tally), contentType, tally);
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import * as zlib from 'node:zlib';
+import type { BodyBuffers } from './body-buffers.js';
 import type { Refusal } from './ingest-admission.js';
 
 /** Why a body could not be read; `status` is the HTTP answer (`refusal` set when load was shed). */
@@ -27,8 +28,16 @@ export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', ...(zstdFacto
  * passes `maxBytes`: a decompression bomb never allocates past the limit (SPEC §3). Node's
  * `maxOutputLength` on the one-shot zlib calls would also bound it, but only after inflating
  * into one buffer; streaming lets us abort early and count bytes precisely.
+ *
+ * With `buffers`, an uncompressed body of a declared length is read into one of them; the caller
+ * gives it back (`buffers.give`) once done with it.
  */
-export function readBody(req: IncomingMessage, maxBytes: number, budget?: BodyBudget): Promise<Buffer> {
+export function readBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  budget?: BodyBudget,
+  buffers?: BodyBuffers,
+): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   let inflater: (zlib.Zlib & NodeJS.ReadWriteStream) | undefined;
   if (encoding === 'gzip' || encoding === 'x-gzip') inflater = zlib.createGunzip();
@@ -45,6 +54,14 @@ export function readBody(req: IncomingMessage, maxBytes: number, budget?: BodyBu
   }
 
   return new Promise<Buffer>((resolve, reject) => {
+    // Node's parser ends the body at its Content-Length: it never holds more.
+    const into =
+      buffers !== undefined &&
+      inflater === undefined &&
+      (encoding === 'identity' || encoding === '') &&
+      Number.isFinite(declared)
+        ? buffers.take(declared)
+        : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     let rawSize = 0;
@@ -56,6 +73,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, budget?: BodyBu
       // The listeners below (and so this closure) live as long as the request, which a keep-alive
       // connection holds until its next request: drop the chunks now, not at the next GC of it.
       chunks.length = 0;
+      if (into !== undefined) buffers!.give(into);
       sink?.removeAllListeners('data');
       (sink as zlib.Zlib | undefined)?.close?.();
       // Drain the rest so the connection can be reused; nothing more is buffered.
@@ -75,12 +93,18 @@ export function readBody(req: IncomingMessage, maxBytes: number, budget?: BodyBu
         fail(new BodyError(refused.status, refused.message, refused));
         return;
       }
-      chunks.push(chunk);
+      if (into !== undefined) chunk.copy(into, size - chunk.length);
+      else chunks.push(chunk);
     };
     const finish = (): void => {
       if (done) return;
       done = true;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      const body =
+        into !== undefined
+          ? into.subarray(0, size)
+          : chunks.length === 1
+            ? chunks[0]!
+            : Buffer.concat(chunks, size);
       chunks.length = 0;
       resolve(body);
     };

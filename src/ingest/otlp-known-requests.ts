@@ -33,8 +33,6 @@ const MAX = 5;
 /** A histogram's packed bucket counts: 8 bytes a bucket. */
 const BUCKETS = 6;
 const ROLES = 7;
-/** What a role holds when its field is absent, as the full decoder's defaults. */
-const ABSENT = [0, 0, 0, 0, NaN, NaN, 0];
 
 const DOUBLE = 0;
 const INT = 1;
@@ -44,14 +42,25 @@ const TWO_POW_32 = 2 ** 32;
 interface Shape {
   /** The recorded request with its slots zeroed. */
   readonly bytes: Buffer;
-  /** Slot offsets, ascending; with their width (bytes) and point × ROLES + role. */
+  /** Slot offsets, ascending; with their width (bytes) and role. */
   readonly offsets: Int32Array;
   readonly widths: Int32Array;
-  readonly slotOf: Int32Array;
+  readonly roles: Uint8Array;
+  /**
+   * Per point: its first slot; one more entry at the end. A point's slots follow each other (a
+   * point is one message on the wire), in the order of the points.
+   */
+  readonly firstSlot: Int32Array;
   /** Per point: DOUBLE, INT or HISTOGRAM. */
   readonly kinds: Uint8Array;
   /** Per histogram point: its explicit bounds, as the full decoder read them. */
   readonly bounds: ReadonlyArray<readonly number[] | undefined>;
+  /**
+   * Per histogram point: the point object this shape last gave its series. While the series
+   * still holds it, nothing else has it (see {@link KnownRequests.histogram}) and it is
+   * rewritten in place.
+   */
+  readonly given: Array<HistogramPoint | undefined>;
   readonly streams: readonly MetricStream[];
   readonly series: readonly Series[];
   readonly resources: readonly ResourceEntry[];
@@ -116,10 +125,10 @@ export class KnownRequests {
   private readonly byLength = new Map<number, Shape[]>();
   /** All shapes, oldest first, for eviction. */
   private readonly order: Shape[] = [];
-  /** Scratch: the slots' bytes as little-endian uint32 pairs, in byte order. */
-  private raw = new Uint32Array(0);
-  /** Scratch: the decoded values, ROLES per point. */
-  private values = new Float64Array(0);
+  /** Scratch: a histogram point's fields, by role. */
+  private readonly fields = new Float64Array(BUCKETS);
+  /** Scratch: a histogram point's bucket counts. */
+  private counts = new Float64Array(16);
   /** Scratch: a copy of the request being compared, its slots zeroed. */
   private scratch = new Uint8Array(0);
   private scratchView = new DataView(this.scratch.buffer);
@@ -149,7 +158,7 @@ export class KnownRequests {
         zeroedFor = shape.offsets;
       }
       if (!shape.bytes.equals(this.scratch.subarray(0, buf.length))) continue;
-      this.applyValues(shape, nowMs, tally);
+      this.applyValues(shape, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), nowMs, tally);
       return true;
     }
     return false;
@@ -174,13 +183,24 @@ export class KnownRequests {
       .get(buf.length)
       ?.find((o) => equalInts(o.offsets, offsets) && equalInts(o.widths, widths));
     if (same !== undefined) ({ offsets, widths } = same);
+    // Each point's first slot (`p`: the next point not yet seen).
+    const firstSlot = new Int32Array(points + 1);
+    let p = 0;
+    for (let i = 0; i < slots.length; i++) {
+      const point = Math.floor(slots[i]![2] / ROLES);
+      if (point < p - 1) return; // not one point after the other: never seen, but not assumed
+      while (p <= point) firstSlot[p++] = i;
+    }
+    while (p <= points) firstSlot[p++] = slots.length;
     const shape: Shape = {
       bytes,
       offsets,
       widths,
-      slotOf: Int32Array.from(slots, (s) => s[2]),
+      roles: Uint8Array.from(slots, (s) => s[2] % ROLES),
+      firstSlot,
       kinds: Uint8Array.from(rec.kinds),
       bounds: rec.bounds,
+      given: new Array<HistogramPoint | undefined>(points).fill(undefined),
       streams: rec.streams,
       series: rec.series,
       resources: rec.resources,
@@ -199,11 +219,10 @@ export class KnownRequests {
   }
 
   /**
-   * Copies `buf` to `scratch` with the shape's slots zeroed, as they are in the shape, and their
-   * bytes in `raw`; then one memcmp of the whole request decides (a native call per run of bytes
-   * between slots cost more than the comparing). The copy (one memcpy) costs less than zeroing
-   * the request in place and putting its bytes back (twice the writes), and a DataView over
-   * vigil's own ArrayBuffer stays monomorphic.
+   * Copies `buf` to `scratch` with the shape's slots zeroed, as they are in the shape; then one
+   * memcmp of the whole request decides (a native call per run of bytes between slots cost more
+   * than the comparing). The copy (one memcpy) costs less than zeroing the request in place and
+   * putting its bytes back (twice the writes); the values are then read from `buf` itself.
    */
   private zeroSlots(shape: Shape, buf: Buffer): void {
     const { offsets, widths } = shape;
@@ -212,92 +231,167 @@ export class KnownRequests {
       this.scratch = new Uint8Array(Math.max(length, this.scratch.length * 2));
       this.scratchView = new DataView(this.scratch.buffer);
     }
-    const words = (length >> 2) + 2;
-    if (this.raw.length < words) this.raw = new Uint32Array(words * 2);
-    const raw = this.raw;
     const view = this.scratchView;
     this.scratch.set(buf);
-    let w = 0;
     for (let i = 0; i < offsets.length; i++) {
       const end = offsets[i]! + widths[i]!;
       // Every slot is whole 8-byte words (fixed64, double, sfixed64, packed fixed64 counts).
-      for (let at = offsets[i]!; at < end; at += 8) {
-        raw[w++] = view.getUint32(at, true);
-        raw[w++] = view.getUint32(at + 4, true);
-        view.setFloat64(at, 0);
-      }
+      for (let at = offsets[i]!; at < end; at += 8) view.setFloat64(at, 0);
     }
   }
 
-  private applyValues(shape: Shape, nowMs: number, tally: IngestTally): void {
-    const { offsets, widths, slotOf, kinds, streams, series } = shape;
-    const raw = this.raw;
+  /**
+   * Reads the slots of `bytes` (the request, matched to `shape`) and applies its points, one
+   * point at a time: its fields in locals, its bucket counts in a scratch array.
+   */
+  private applyValues(shape: Shape, bytes: DataView, nowMs: number, tally: IngestTally): void {
+    const { offsets, widths, roles, firstSlot, kinds, streams, series } = shape;
     const points = kinds.length;
-    // Scratch reused across requests: a fresh one was a large backing store (and GC pressure)
-    // per request.
-    if (this.values.length < points * ROLES) this.values = new Float64Array(points * ROLES * 2);
-    const values = this.values;
-    for (let p = 0; p < points; p++) for (let r = 0; r < ROLES; r++) values[p * ROLES + r] = ABSENT[r]!;
-    // Only requests with histograms need it (for a number request it was most of its garbage).
-    let buckets: Array<number[] | undefined> | undefined;
-    let w = 0;
-    for (let i = 0; i < offsets.length; i++) {
-      const slot = slotOf[i]!;
-      const role = slot % ROLES;
-      const point = (slot - role) / ROLES;
-      if (role === BUCKETS) {
-        // Runs in wire order, appended as the full decoder appends them (packed or not).
-        buckets ??= new Array<number[] | undefined>(points);
-        const counts = (buckets[point] ??= []);
-        for (let k = 0; k < widths[i]!; k += 8, w += 2) counts.push(raw[w + 1]! * TWO_POW_32 + raw[w]!);
-        continue;
-      }
-      const lo = raw[w]!;
-      const hi = raw[w + 1]!;
-      w += 2;
-      if (role === START || role === TIME) {
-        // fixed64 nanoseconds as whole milliseconds, exactly as ProtoReader.nanosAsMs.
-        values[slot] = Math.floor((hi * TWO_POW_32 + lo) / 1e6);
-      } else if (role === VALUE && kinds[point] === INT) {
-        values[slot] = (hi | 0) * TWO_POW_32 + lo; // sfixed64, as ProtoReader.sfixed64
-      } else if (role === VALUE && kinds[point] === HISTOGRAM) {
-        values[slot] = hi * TWO_POW_32 + lo; // fixed64 count
-      } else {
-        F64_BITS[0] = lo;
-        F64_BITS[1] = hi;
-        values[slot] = F64[0]!;
-      }
-    }
+    // An SDK's export gives every point the same start time and the same time: the last
+    // conversion of each is kept (a division per point was a tenth of this path's time).
+    let startLo = -1;
+    let startHi = -1;
+    let startMs = 0;
+    let timeLo = -1;
+    let timeHi = -1;
+    let timeMs = 0;
     for (let p = 0; p < points; p++) {
+      const kind = kinds[p]!;
+      // Absent fields read as the full decoder's defaults: 0, and NaN for a histogram's min, max.
+      let start = 0;
+      let time = 0;
+      let value = 0;
+      let sum = 0;
+      let min = NaN;
+      let max = NaN;
+      let buckets = 0;
+      for (let i = firstSlot[p]!, end = firstSlot[p + 1]!; i < end; i++) {
+        const role = roles[i]!;
+        let o = offsets[i]!;
+        if (role === BUCKETS) {
+          // Runs in wire order, as the full decoder appends them (packed or not).
+          const counts = this.countsFor(buckets + widths[i]! / 8);
+          for (const e = o + widths[i]!; o < e; o += 8)
+            counts[buckets++] = bytes.getUint32(o + 4, true) * TWO_POW_32 + bytes.getUint32(o, true);
+          continue;
+        }
+        const lo = bytes.getUint32(o, true);
+        const hi = bytes.getUint32(o + 4, true);
+        // fixed64 nanoseconds as whole milliseconds, exactly as ProtoReader.nanosAsMs.
+        if (role === START) {
+          if (lo !== startLo || hi !== startHi) {
+            startLo = lo;
+            startHi = hi;
+            startMs = Math.floor((hi * TWO_POW_32 + lo) / 1e6);
+          }
+          start = startMs;
+        } else if (role === TIME) {
+          if (lo !== timeLo || hi !== timeHi) {
+            timeLo = lo;
+            timeHi = hi;
+            timeMs = Math.floor((hi * TWO_POW_32 + lo) / 1e6);
+          }
+          time = timeMs;
+        } else if (role === VALUE && kind === INT) {
+          value = (hi | 0) * TWO_POW_32 + lo; // sfixed64, as ProtoReader.sfixed64
+        } else if (role === VALUE && kind === HISTOGRAM) {
+          value = hi * TWO_POW_32 + lo; // fixed64 count
+        } else {
+          F64_BITS[0] = lo;
+          F64_BITS[1] = hi;
+          const double = F64[0]!;
+          if (role === VALUE) value = double;
+          else if (role === SUM) sum = double;
+          else if (role === MIN) min = double;
+          else max = double;
+        }
+      }
       const stream = streams[p]!;
-      const v = p * ROLES;
       let bad: Invalid | null;
-      if (kinds[p] === HISTOGRAM) {
-        const point: HistogramPoint = {
-          startMs: values[v + START]!,
-          timeMs: values[v + TIME]!,
-          count: values[v + VALUE]!,
-          sum: values[v + SUM]!,
-          min: values[v + MIN]!,
-          max: values[v + MAX]!,
-          bounds: shape.bounds[p] ?? NO_BOUNDS,
-          bucketCounts: buckets?.[p] ?? [],
-        };
-        bad = applyHistogram(stream, series[p]!, point, nowMs);
+      if (kind === HISTOGRAM) {
+        // Through a scratch array: passed as arguments to a call V8 does not inline, the doubles
+        // would be boxed, a heap number each.
+        const f = this.fields;
+        f[START] = start;
+        f[TIME] = time;
+        f[VALUE] = value;
+        f[SUM] = sum;
+        f[MIN] = min;
+        f[MAX] = max;
+        bad = this.histogram(shape, p, stream, series[p]!, buckets, nowMs);
       } else {
-        bad = applyNumber(
-          stream,
-          series[p]!,
-          values[v + START]!,
-          values[v + TIME]!,
-          values[v + VALUE]!,
-          nowMs,
-        );
+        bad = applyNumber(stream, series[p]!, start, time, value, nowMs);
       }
       if (bad !== null) tally.reject(bad.reason, stream.desc.name + ': ' + bad.message);
       else tally.accepted++;
     }
     for (const r of shape.resources) r.updatedMs = nowMs;
+  }
+
+  private countsFor(length: number): Float64Array {
+    if (this.counts.length < length) this.counts = new Float64Array(Math.max(length, 2 * this.counts.length));
+    return this.counts;
+  }
+
+  /**
+   * Histogram point `p` of a known request: its fields in `fields`, its `buckets` bucket counts in
+   * `counts`. A new point object per point was most of this path's cost (an object, six boxed
+   * doubles and a counts array per point, each living until the next export replaces it, so
+   * copied by the scavenger): while the series still holds the point this shape gave it last
+   * time, and the stream is cumulative, the point is rewritten in place. Nothing else keeps a
+   * store's point past a synchronous read (the signal windows copy what they keep; the OTLP delta
+   * converter keeps a copy), and no other ingest path writes into a point. The outcome is
+   * applyHistogram's for a valid point — the bounds and the bucket layout are the recorded
+   * request's, which the full decoder accepted, and a uint64 count cannot be negative; anything
+   * else (a non-finite sum, counts that do not add up, a delta stream) takes applyHistogram.
+   */
+  private histogram(
+    shape: Shape,
+    p: number,
+    stream: MetricStream,
+    s: Series,
+    buckets: number,
+    nowMs: number,
+  ): Invalid | null {
+    const f = this.fields;
+    const counts = this.counts;
+    const prev = s.point as HistogramPoint | undefined;
+    if (prev !== undefined && prev === shape.given[p] && stream.desc.temporality !== 'delta') {
+      let total = 0;
+      for (let i = 0; i < buckets; i++) total += counts[i]!;
+      if (Number.isFinite(f[SUM]!) && (buckets === 0 || total === f[VALUE]!)) {
+        if (f[TIME]! >= prev.timeMs) {
+          prev.startMs = f[START]!;
+          prev.timeMs = f[TIME]!;
+          prev.count = f[VALUE]!;
+          prev.sum = f[SUM]!;
+          prev.min = f[MIN]!;
+          prev.max = f[MAX]!;
+          const bucketCounts = prev.bucketCounts as number[];
+          for (let i = 0; i < buckets; i++) bucketCounts[i] = counts[i]!;
+        }
+        s.updatedMs = nowMs;
+        s.filled = true;
+        return null;
+      }
+    }
+    const bucketCounts = new Array<number>(buckets);
+    for (let i = 0; i < buckets; i++) bucketCounts[i] = counts[i]!;
+    const point: HistogramPoint = {
+      startMs: f[START]!,
+      timeMs: f[TIME]!,
+      count: f[VALUE]!,
+      sum: f[SUM]!,
+      min: f[MIN]!,
+      max: f[MAX]!,
+      bounds: shape.bounds[p] ?? NO_BOUNDS,
+      bucketCounts,
+    };
+    const bad = applyHistogram(stream, s, point, nowMs);
+    // The series holds this very object only if applyHistogram kept it (a cumulative point, not
+    // older than the last); a delta stream's merged point is applyHistogram's own.
+    shape.given[p] = s.point === point ? point : undefined;
+    return bad;
   }
 }
 

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RequestType } from '../helpers/otlp-proto.js';
 import { find, parseExposition } from '../helpers/prometheus-text.js';
 import { startVigil, testConfig, type VigilProcess } from '../helpers/vigil-process.js';
 
@@ -142,6 +143,41 @@ describe('OTLP/HTTP bad input', () => {
     expect(s).toHaveLength(1);
     expect(Object.values(s[0]!.labels)).toContain('polluted');
     expect(Object.values(s[0]!.labels)).toContain('ctor');
+  });
+
+  it('reuses a body’s memory for the next request and keeps all each request stored', async () => {
+    // OTLP/protobuf bodies are read into memory lent per request and reused (BodyBuffers): a
+    // decoder that kept a view into a body instead of a copy would see it overwritten by the
+    // next request of the same size. Same-length requests in turn, a garbage one between them,
+    // then the first again (the known-request path).
+    const proto = (route: string, value: number): Uint8Array =>
+      RequestType.encode(
+        RequestType.fromObject(JSON.parse(request([gauge('reuse.g', value, [attr(route)])]))),
+      ).finish();
+    const attr = (route: string) => ({ key: 'route', value: { stringValue: route } });
+    const headers = { 'Content-Type': 'application/x-protobuf' };
+    const a = proto('/alpha', 1);
+    const b = proto('/bravo', 2);
+    expect(b.length).toBe(a.length);
+    expect((await otlp(a, headers)).status).toBe(200);
+    expect(
+      (
+        await otlp(
+          a.map(() => 0xff),
+          headers,
+        )
+      ).status,
+    ).toBe(400);
+    expect((await otlp(b, headers)).status).toBe(200);
+    expect((await otlp(proto('/alpha', 3), headers)).status).toBe(200);
+    const got = find(await samples(), 'reuse_g_ratio', { job: 'bad-input' }).map((s) => [
+      s.labels.route,
+      s.value,
+    ]);
+    expect(got.sort()).toEqual([
+      ['/alpha', 3],
+      ['/bravo', 2],
+    ]);
   });
 
   it('keeps serving after all of the above', async () => {

@@ -113,6 +113,19 @@ describe('DeltaConverter.histogram', () => {
     expect(d.histogram(s, hist(STARTED, STARTED + 3_000, [1, 5, 2], 400), 0)).toBeUndefined();
   });
 
+  it('differences a point rewritten in place against what it held at the last export (regression)', () => {
+    // The OTLP known-request path rewrites a cumulative histogram's point object in place; the
+    // converter kept that very object as its baseline, so every later delta came out empty.
+    const d = new DeltaConverter(STARTED);
+    const s = new Series('', [], 0);
+    const p = hist(STARTED, STARTED + 1_000, [1, 2, 0], 40);
+    d.histogram(s, p, 0);
+    const next = hist(STARTED, STARTED + 2_000, [1, 5, 2], 400);
+    (p.bucketCounts as number[]).splice(0, 3, ...next.bucketCounts);
+    Object.assign(p, { ...next, bucketCounts: p.bucketCounts });
+    expect(d.histogram(s, p, 0)).toMatchObject({ count: 5, sum: 360, bucketCounts: [0, 3, 2] });
+  });
+
   it('resets on new bounds or a shrinking bucket', () => {
     const d = new DeltaConverter(STARTED);
     const s = new Series('', [], 0);
