@@ -17,11 +17,14 @@ import { BodyBuffers } from './body-buffers.js';
 import { BodyError, readBody } from './read-body.js';
 
 /**
- * OTLP bodies up to this size are read into reused memory (BodyBuffers), and this much of it is
- * kept between requests: room for the requests of a few concurrent SDK exporters.
+ * OTLP bodies up to 4 MiB are read into reused memory, and up to 4 MiB of it is kept between
+ * requests (room for several concurrent SDK exporters), for 10 s after the last body.
  */
-const BODY_BUFFER_BYTES = 4 * 1024 * 1024;
-const BODY_BUFFERS_KEPT_BYTES = 4 * 1024 * 1024;
+const BODY_BUFFERS = {
+  maxBufferBytes: 4 * 1024 * 1024,
+  maxKeptBytes: 4 * 1024 * 1024,
+  releaseAfterMs: 10_000,
+};
 
 /** google.rpc.Code values used in OTLP error bodies. */
 const RPC_INVALID_ARGUMENT = 3;
@@ -54,7 +57,7 @@ export interface IngestServerOptions {
 export function createIngestServer(opts: IngestServerOptions): Server {
   /** Shapes of OTLP/protobuf requests seen before, so a repeat only has its values read. */
   const knownRequests = new KnownRequests();
-  const bodyBuffers = new BodyBuffers(BODY_BUFFER_BYTES, BODY_BUFFERS_KEPT_BYTES);
+  const bodyBuffers = new BodyBuffers(BODY_BUFFERS);
   return createLimitedServer(opts.connections, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const route =

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BodyBuffers } from '../../src/http/body-buffers.js';
 import { readBody } from '../../src/http/read-body.js';
 
@@ -10,7 +10,11 @@ const KIB = 1024;
 
 describe('BodyBuffers', () => {
   it('lends a buffer of the asked length and reuses its memory once given back', () => {
-    const buffers = new BodyBuffers(64 * KIB, 256 * KIB);
+    const buffers = new BodyBuffers({
+      maxBufferBytes: 64 * KIB,
+      maxKeptBytes: 256 * KIB,
+      releaseAfterMs: 60_000,
+    });
     const a = buffers.take(1000)!;
     expect(a.length).toBe(1000);
     expect(a.buffer.byteLength).toBe(1024); // a power of two: a body a little longer fits too
@@ -22,7 +26,11 @@ describe('BodyBuffers', () => {
   });
 
   it('takes back only memory it lent, and only once', () => {
-    const buffers = new BodyBuffers(64 * KIB, 256 * KIB);
+    const buffers = new BodyBuffers({
+      maxBufferBytes: 64 * KIB,
+      maxKeptBytes: 256 * KIB,
+      releaseAfterMs: 60_000,
+    });
     const foreign = Buffer.alloc(1024);
     buffers.give(foreign);
     expect(buffers.take(1000)!.buffer).not.toBe(foreign.buffer);
@@ -36,7 +44,11 @@ describe('BodyBuffers', () => {
   });
 
   it('lends nothing above its buffer size and keeps no more than its bound', () => {
-    const buffers = new BodyBuffers(64 * KIB, 100 * KIB);
+    const buffers = new BodyBuffers({
+      maxBufferBytes: 64 * KIB,
+      maxKeptBytes: 100 * KIB,
+      releaseAfterMs: 60_000,
+    });
     expect(buffers.take(64 * KIB + 1)).toBeUndefined();
     const a = buffers.take(64 * KIB)!;
     const b = buffers.take(64 * KIB)!;
@@ -45,10 +57,36 @@ describe('BodyBuffers', () => {
     expect(buffers.take(64 * KIB)!.buffer).toBe(a.buffer);
     expect(buffers.take(64 * KIB)!.buffer).not.toBe(b.buffer);
   });
+
+  it('keeps nothing once no body came back for releaseAfterMs', () => {
+    vi.useFakeTimers();
+    try {
+      const buffers = new BodyBuffers({
+        maxBufferBytes: 64 * KIB,
+        maxKeptBytes: 256 * KIB,
+        releaseAfterMs: 50,
+      });
+      const a = buffers.take(1000)!;
+      buffers.give(a);
+      vi.advanceTimersByTime(30);
+      buffers.give(buffers.take(1000)!); // in use again: the release waits another 50 ms
+      vi.advanceTimersByTime(30);
+      expect(buffers.kept).toBe(1024);
+      vi.advanceTimersByTime(20);
+      expect(buffers.kept).toBe(0);
+      expect(buffers.take(1000)!.buffer).not.toBe(a.buffer);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe('readBody into BodyBuffers', () => {
-  const buffers = new BodyBuffers(1024 * KIB, 4096 * KIB);
+  const buffers = new BodyBuffers({
+    maxBufferBytes: 1024 * KIB,
+    maxKeptBytes: 4096 * KIB,
+    releaseAfterMs: 60_000,
+  });
   const bodies: Array<{ body: Buffer; lent: boolean }> = [];
   let port = 0;
   const server = createServer((req: IncomingMessage, res) => {
