@@ -16,7 +16,13 @@ import { labelName } from './prometheus-naming.js';
  */
 
 export interface ExpositionSink {
-  write(chunk: string): void;
+  /**
+   * Takes a chunk. A promise when the sink holds enough for now (a socket whose peer reads
+   * slower than vigil writes): no more is written until it resolves.
+   */
+  write(chunk: string): void | Promise<void>;
+  /** True once nobody reads any more (the scraper went away): the exposition stops there. */
+  readonly closed?: boolean;
 }
 
 export interface ExpositionOptions {
@@ -239,7 +245,11 @@ function familyHeader(family: Family, openMetrics: boolean): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 }
 
-/** The store as an exposition, streamed to `sink`, yielding to the event loop as it goes. */
+/**
+ * The store as an exposition, streamed to `sink`, yielding to the event loop as it goes and
+ * waiting while the sink holds enough: without that wait a scraper reading slower than vigil
+ * writes had the whole exposition queued in vigil's memory (tens of MiB at 10k histograms).
+ */
 export async function writeExposition(
   store: Store,
   sink: ExpositionSink,
@@ -250,20 +260,26 @@ export async function writeExposition(
   let buf = '';
   let sliceStart = performance.now();
   let sinceCheck = 0;
-  const maybeYield = async (): Promise<void> => {
-    if (buf.length >= chunkChars) {
-      sink.write(buf);
-      buf = '';
+  /** Hands `buf` to the sink, waiting if it asks to; false once the sink is closed. */
+  const flush = async (): Promise<boolean> => {
+    const wait = sink.write(buf);
+    buf = '';
+    if (wait !== undefined) {
+      await wait;
+      sliceStart = performance.now();
     }
-    if (++sinceCheck < 64) return;
+    return sink.closed !== true;
+  };
+  /** After each series: a chunk out when one is full, a yield every `yieldEveryMs`; false: stop. */
+  const maybeYield = async (): Promise<boolean> => {
+    if (buf.length >= chunkChars && !(await flush())) return false;
+    if (++sinceCheck < 64) return true;
     sinceCheck = 0;
-    if (performance.now() - sliceStart < yieldEveryMs) return;
-    if (buf !== '') {
-      sink.write(buf);
-      buf = '';
-    }
+    if (performance.now() - sliceStart < yieldEveryMs) return true;
+    if (buf !== '' && !(await flush())) return false;
     await yieldToLoop();
     sliceStart = performance.now();
+    return sink.closed !== true;
   };
 
   const liveResources = new Set<ResourceEntry>();
@@ -282,7 +298,7 @@ export async function writeExposition(
         }
         buf += text;
         wrote = true;
-        await maybeYield();
+        if (!(await maybeYield())) return;
       }
       if (wrote) liveResources.add(stream.resource);
     }
@@ -291,9 +307,9 @@ export async function writeExposition(
     buf += '# HELP target_info Target metadata\n# TYPE target_info gauge\n';
     for (const r of liveResources) {
       buf += `target_info{${resourceLabels(r)}${attributeLabels(r.attrs, RESERVED, IDENTITY_ATTRS)}} 1\n`;
-      await maybeYield();
+      if (!(await maybeYield())) return;
     }
   }
   if (opts.openMetrics) buf += '# EOF\n';
-  if (buf !== '') sink.write(buf);
+  if (buf !== '') await flush();
 }

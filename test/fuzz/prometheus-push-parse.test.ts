@@ -264,7 +264,7 @@ describe('Prometheus push parsers > what a parsed push does (property)', () => {
             }
             expect(storeProblems(store)).toEqual([]);
             let exposition = '';
-            await writeExposition(store, { write: (c) => (exposition += c) }, { openMetrics: false });
+            await writeExposition(store, { write: (c) => void (exposition += c) }, { openMetrics: false });
             // vigil's /metrics must read back through the (Pushgateway-strict) text parser.
             expect(textError(Buffer.from(exposition, 'utf8'))).toBeUndefined();
           },

@@ -162,6 +162,76 @@ describe('writeExposition', () => {
     expect(await exposition(store)).toBe('');
   });
 
+  /** A store of `n` gauge series, each a line of ~40 characters. */
+  function gauges(n: number): Store {
+    const store = new Store({
+      limits: { maxSeries: n + 10, maxSeriesPerMetric: n + 10, seriesTtlMs: 60_000 },
+      clock: () => 1000,
+      familyOf: prometheusFamily,
+    });
+    const st = store.stream(
+      store.resource(['service.name', 'x']),
+      { name: '', version: '' },
+      desc({ name: 'g' }),
+    );
+    if (typeof st === 'string') throw new Error(st);
+    for (let i = 0; i < n; i++) {
+      const s = store.series(st, null, ['i', String(i)]);
+      if (typeof s === 'string') throw new Error(s);
+      applyNumber(st, s, 1, 1, i, 1000);
+    }
+    return store;
+  }
+
+  it('writes no more while the sink holds enough, and goes on once it wants more', async () => {
+    // A scraper reading slower than vigil writes: the socket's write() returns false, and
+    // vigil used to queue the rest of the exposition in memory regardless.
+    const store = gauges(2000);
+    const whole = await exposition(store);
+    let text = '';
+    let release: (() => void) | undefined;
+    const writing = writeExposition(
+      store,
+      {
+        write: (c) => {
+          text += c;
+          return new Promise<void>((resolve) => (release = resolve));
+        },
+      },
+      { openMetrics: false, chunkChars: 1000 },
+    );
+    for (let chunk = 1; chunk <= 3; chunk++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // One chunk per release: nothing more is produced while the sink waits.
+      expect(text.length).toBeGreaterThan(1000 * chunk - 1);
+      expect(text.length).toBeLessThan(1000 * chunk + 100);
+      release!();
+    }
+    const done = (async () => {
+      for (;;) {
+        await new Promise((resolve) => setImmediate(resolve));
+        release?.();
+        if (text.length === whole.length) return;
+      }
+    })();
+    await Promise.all([writing, done]);
+    expect(text).toBe(whole);
+  });
+
+  it('stops once the sink is closed (the scraper went away)', async () => {
+    const store = gauges(2000);
+    let text = '';
+    const sink = {
+      closed: false,
+      write(c: string): void {
+        text += c;
+        if (text.length > 3000) this.closed = true;
+      },
+    };
+    await writeExposition(store, sink, { openMetrics: false, chunkChars: 1000 });
+    expect(text.length).toBeLessThan(3000 + 1100);
+  });
+
   // Regression guard for the per-layout `le` cache: a new bucket layout renders its own bounds.
   it('renders the current bounds after a histogram changes its bucket layout', async () => {
     const store = newStore();

@@ -26,7 +26,7 @@ function setup(limits: Partial<{ maxSeries: number; maxSeriesPerMetric: number; 
     groups.push(key(path), parsePrometheusText(Buffer.from(text)), method === 'PUT');
   const exposition = async (openMetrics = false): Promise<string> => {
     let out = '';
-    await writeExposition(store, { write: (c) => (out += c) }, { openMetrics });
+    await writeExposition(store, { write: (c) => void (out += c) }, { openMetrics });
     return out;
   };
   /** `name{sorted labels} value` lines, target_info left out. */
